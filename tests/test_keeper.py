@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOW, console_json, make_v1, make_v2
+from tui.core.keys import inspect_text
+from tui.core.model import KeyType, Kind, Status
+from tui.services.keeper import Keeper, KeeperError
+from tui.services.store import Store, StoreError
+from tui.services.vault import SERVICE, MemoryKeyring, Vault
+
+
+def db_bytes(path: Path) -> bytes:
+    data = b""
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            data += p.read_bytes()
+    return data
+
+
+def test_import_puts_secret_in_keyring_and_only_metadata_in_sqlite(keeper: Keeper, db_path: Path,
+                                                                   memory_keyring: MemoryKeyring):
+    key = make_v1(expires=NOW + 10 * 86400)
+    refresh = "rt-" + "x" * 40
+    result = keeper.import_key(inspect_text(console_json(key, NOW + 10 * 86400, refresh)), "orders prod",
+                               key_type=KeyType.FINE_GRAINED, notes="k8s")
+    r = result.record
+    assert r.secret_stored and r.has_refresh_token
+    assert (r.region, r.provider) == ("us-west-2", "aws")
+    assert r.expires_at == NOW + 10 * 86400 and r.expiry_source.value == "console_json"
+    assert keeper.status(r) is Status.WARNING
+    assert memory_keyring.entries[(SERVICE, f"key:{r.fingerprint}")] == key
+    assert memory_keyring.entries[(SERVICE, f"refresh:{r.fingerprint}")] == refresh
+    keeper.store.close()
+    raw = db_bytes(db_path)
+    inner = key.encode()
+    assert inner not in raw and refresh.encode() not in raw
+    # Nor any long piece of the key (the JWT inside it).
+    import base64
+    import json
+
+    jwt_part = json.loads(base64.b64decode(key))["api_key"]
+    for piece in jwt_part.split("."):
+        assert piece.encode() not in raw
+
+
+def test_reading_a_secret_is_logged(keeper: Keeper):
+    r = keeper.import_key(inspect_text(make_v1()), "a").record
+    assert keeper.secret(r, why="revealed").startswith("eyJ")
+    assert keeper.store.events(r.id)[0].action == "revealed"
+
+
+def test_no_keyring_means_metadata_only_with_a_warning(store: Store, clock):
+    import keyring.backends.fail
+
+    keeper = Keeper(store, Vault(keyring.backends.fail.Keyring()), clock=clock)
+    result = keeper.import_key(inspect_text(make_v1()), "a")
+    assert not result.record.secret_stored
+    assert any("NOT stored" in w for w in result.warnings)
+    with pytest.raises(KeeperError, match="metadata"):
+        keeper.secret(result.record, why="revealed")
+
+
+def test_duplicate_name_and_key_rejected_and_nothing_changes(keeper: Keeper, memory_keyring: MemoryKeyring):
+    key = make_v1()
+    keeper.import_key(inspect_text(key), "a")
+    before = dict(memory_keyring.entries)
+    with pytest.raises(KeeperError, match="already tracked"):
+        keeper.import_key(inspect_text(make_v1()), "a")
+    with pytest.raises(KeeperError, match="already tracked as 'a'"):
+        keeper.import_key(inspect_text(key), "b")
+    assert memory_keyring.entries == before
+    assert keeper.store.count() == 1
+
+
+def test_store_failure_takes_the_secret_back(keeper: Keeper, memory_keyring: MemoryKeyring, monkeypatch):
+    def broken(*a, **k):
+        raise StoreError("the disk holding x is full; nothing was changed")
+
+    monkeypatch.setattr(keeper.store, "add", broken)
+    with pytest.raises(StoreError):
+        keeper.import_key(inspect_text(make_v1()), "a")
+    assert memory_keyring.entries == {}
+
+
+def test_v2_key_without_endpoint_warns(keeper: Keeper):
+    result = keeper.import_key(inspect_text(make_v2()), "v2")
+    assert result.record.kind is Kind.V2
+    assert any("endpoint" in w for w in result.warnings)
+
+
+def test_delete_removes_keyring_entry(keeper: Keeper, memory_keyring: MemoryKeyring):
+    r = keeper.import_key(inspect_text(console_json(make_v1(), None, "rt-abc")), "a").record
+    assert memory_keyring.entries
+    keeper.delete(r)
+    assert memory_keyring.entries == {}
+    assert keeper.store.find("a") is None
+
+
+def test_edit_rename_and_clash(keeper: Keeper):
+    a = keeper.import_key(inspect_text(make_v1()), "a").record
+    keeper.import_key(inspect_text(make_v1()), "b")
+    with pytest.raises(KeeperError, match="already tracked"):
+        keeper.edit(a, name="b")
+    renamed = keeper.edit(a, name="  c  ", notes="used by x")
+    assert renamed.name == "c" and renamed.notes == "used by x"
+    assert keeper.store.events(a.id)[0].detail == "name, notes"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "bad\x07name"])
+def test_bad_names(keeper: Keeper, name: str):
+    with pytest.raises(KeeperError):
+        keeper.import_key(inspect_text(make_v1()), name)
+    assert keeper.store.count() == 0

@@ -1,0 +1,496 @@
+"""The momento-keys dashboard.
+
+The App receives its services (a Keeper: store, vault, settings) and its clock
+from a factory (tui.factory), so the CLI, the tests, the screenshot script and
+the benchmarks build it the same way. Blocking work runs in thread workers;
+their results come back as messages or via call_from_thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from .core.model import KeyRecord, Status
+from .core.policy import GLYPHS, LABELS, band_changes, status_of, thresholds_for
+from .services.clipboard import SystemClipboard
+from .services.keeper import Keeper, KeeperError
+from .services.store import StoreError
+from .services.vault import Health, VaultError
+from .widgets.key_table import SORTS, KeyTable, KeyTableHeader
+
+POLL_SECONDS = 2.0
+REVEAL_SECONDS = 20
+
+
+class RecordsLoaded(Message):
+    def __init__(self, records: list[KeyRecord], version: int | None) -> None:
+        super().__init__()
+        self.records = records
+        self.version = version
+
+
+class VaultChecked(Message):
+    pass
+
+
+@dataclass
+class Summary:
+    total: int
+    counts: dict[Status, int]
+    next_change: float
+
+
+def summarise(records: list[KeyRecord], now: float, keeper: Keeper) -> Summary:
+    """Counts per band and the next instant any of them changes (O(n), in a worker)."""
+    counts: dict[Status, int] = {s: 0 for s in Status}
+    next_change = float("inf")
+    default = keeper.settings.thresholds
+    for r in records:
+        if r.lifecycle.value == "retired":
+            continue
+        counts[status_of(r, now, default)] += 1
+        if r.expires_at is not None and r.expires_at > now:
+            warn, crit = band_changes(r.expires_at, r.issued_at, thresholds_for(r, default))
+            for t in (warn, crit, r.expires_at):
+                if now < t < next_change:
+                    next_change = t
+    return Summary(sum(counts.values()), counts, next_change)
+
+
+class KeysCommands(Provider):
+    """Command palette entries for the dashboard's actions."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        app = self.app
+        assert isinstance(app, MomentoKeysApp)
+        items = [
+            ("Filter keys", "Type to filter by name, region, kind, notes or tags", "filter"),
+            ("Sort by expiry", "Soonest expiry first", "sort('expiry')"),
+            ("Sort by status", "Worst status first", "sort('status')"),
+            ("Sort by name", "Alphabetical", "sort('name')"),
+            ("Show details of the selected key", "Metadata, permissions, events, secret", "open_selected"),
+            ("Help", "Keys, status bands and CLI exit codes", "help"),
+            ("Reload keys", "Read the database again", "reload"),
+        ]
+        if not app.readonly:
+            items += [
+                ("Import a key", "Paste a key or give the path of the console's Download JSON", "import_key"),
+                ("Edit the selected key", "Name, notes, tags, thresholds", "edit_selected"),
+                ("Delete the selected key", "Removes its record and its keyring entry", "delete_selected"),
+                ("Copy the selected key", "To the clipboard, cleared after a while", "copy_selected"),
+            ]
+        return items
+
+    async def discover(self) -> Hits:
+        for title, help_text, action in self._commands():
+            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, action in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action), help=help_text)
+
+
+class Dashboard(Screen):
+    """The table of keys, the filter, the summary line and the storage banner."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("i", "import_key", "Import", id="import"),
+        Binding("e", "edit_selected", "Edit", id="edit"),
+        Binding("d,delete", "delete_selected", "Delete", id="delete"),
+        Binding("c", "copy_selected", "Copy key", id="copy"),
+        Binding("s", "cycle_sort", "Sort", id="sort"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("r", "reload", "Reload", show=False, id="reload"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        assert isinstance(app, MomentoKeysApp)
+        yield Header()
+        yield Static("", id="banner")
+        yield Input(placeholder="Filter: name, region, kind, notes, tags…  (Enter: back to the table, Esc: clear)",
+                    id="filter")
+        with Vertical(id="table-box"):
+            yield KeyTableHeader(id="table-header")
+            yield KeyTable(app.keeper.clock, app.keeper.settings.thresholds, id="keys")
+            yield Static(EMPTY_TEXT, id="empty")
+        yield Static("", id="summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(KeyTable).focus()
+        self.app.start()  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        app = self.app
+        if isinstance(app, MomentoKeysApp) and app.readonly and action in WRITE_ACTIONS:
+            return False
+        return True
+
+    # ---- filter ------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(KeyTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(KeyTable).set_filter(event.value)
+        self.app.refresh_summary()  # type: ignore[attr-defined]
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value:
+            box.display = False
+        self.query_one(KeyTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        table = self.query_one(KeyTable)
+        table.set_sort(SORTS[(SORTS.index(table.sort) + 1) % len(SORTS)])
+        self.app.refresh_summary()  # type: ignore[attr-defined]
+        self.notify(f"Sorted by {table.sort}", timeout=2)
+
+    # Delegate to the app, which owns the records and workers.
+    def action_import_key(self) -> None:
+        self.app.action_import_key()  # type: ignore[attr-defined]
+
+    def action_edit_selected(self) -> None:
+        self.app.action_edit_selected()  # type: ignore[attr-defined]
+
+    def action_delete_selected(self) -> None:
+        self.app.action_delete_selected()  # type: ignore[attr-defined]
+
+    def action_copy_selected(self) -> None:
+        self.app.action_copy_selected()  # type: ignore[attr-defined]
+
+    def action_reload(self) -> None:
+        self.app.action_reload()  # type: ignore[attr-defined]
+
+    @on(KeyTable.Opened)
+    def _open(self, event: KeyTable.Opened) -> None:
+        self.app.open_detail(event.record)  # type: ignore[attr-defined]
+
+
+EMPTY_TEXT = """[b]No Momento keys tracked yet.[/b]
+
+Press [b]i[/b] to import one: paste the key, or give the path of the
+JSON file the Momento console's [i]Download JSON[/i] button saved.
+
+From a shell:  [b]momento-keys import --name "orders-api prod" --file key.json[/b]
+
+Keys are made in the Momento console (console.gomomento.com → API keys).
+Secrets go to your OS keyring; this tool's database keeps only metadata.
+Press [b]?[/b] for help, [b]ctrl+p[/b] for all commands."""
+
+WRITE_ACTIONS = {"import_key", "edit_selected", "delete_selected", "copy_selected"}
+
+
+class MomentoKeysApp(App):
+    """Every tracked Momento key, with a live countdown to expiry."""
+
+    TITLE = "momento-keys"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {KeysCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, id="quit_ctrl"),
+        Binding("question_mark", "help", "Help", id="help"),
+    ]
+
+    def __init__(self, keeper: Keeper, *, readonly: bool = False, watch_interval: float = POLL_SECONDS,
+                 tick: bool = True) -> None:
+        super().__init__()
+        self.keeper = keeper
+        self.readonly = readonly or keeper.store.readonly
+        self.records: list[KeyRecord] = []
+        self.summary = Summary(0, {s: 0 for s in Status}, float("inf"))
+        self.clipboard_tool = SystemClipboard()
+        self._watch_interval = watch_interval
+        self._tick_enabled = tick
+        self._data_version: int | None = None
+        self._loaded = False
+        self._copy_generation = 0
+        if keeper.settings.bindings:
+            self.set_keymap(keeper.settings.bindings)
+
+    # ---- start up ----------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return Dashboard(id="dashboard")
+
+    def start(self) -> None:
+        """The dashboard is on screen: load, probe the keyring, start the clocks."""
+        self.sub_title = "loading…"
+        self.update_banner()
+        self.load_records()
+        if not self.readonly:
+            self.check_vault()
+        if self._tick_enabled:
+            self.set_interval(1.0, self.tick, name="countdown")
+        if self._watch_interval:
+            self.set_interval(self._watch_interval, self.poll_changes, name="watch-db")
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Import a key", "Paste a key or the console's Download JSON", self.action_import_key)
+
+    @property
+    def dashboard(self) -> Dashboard:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, Dashboard)
+        return screen
+
+    @property
+    def table(self) -> KeyTable:
+        return self.dashboard.query_one(KeyTable)
+
+    # ---- records ---------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="load")
+    def load_records(self) -> None:
+        try:
+            version = self.keeper.store.data_version()
+            records = self.keeper.store.all()
+        except StoreError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
+            return
+        self.post_message(RecordsLoaded(records, version))
+
+    def on_records_loaded(self, message: RecordsLoaded) -> None:
+        self.records = message.records
+        self._data_version = message.version
+        self.table.set_records(self.records)
+        self.dashboard.query_one("#empty").display = not self.records
+        self.dashboard.query_one("#table-header").display = bool(self.records)
+        self.table.display = bool(self.records)
+        self._loaded = True
+        self.recount()
+        for screen in self.screen_stack[1:]:
+            if hasattr(screen, "records_changed"):
+                screen.records_changed()
+
+    def poll_changes(self) -> None:
+        """Pick up changes other processes (the CLI, another dashboard) committed."""
+        if not self._loaded:
+            return
+        self._poll_worker()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _poll_worker(self) -> None:
+        try:
+            version = self.keeper.store.data_version()
+        except StoreError:
+            return
+        if version != self._data_version:
+            self.call_from_thread(self.load_records)
+
+    def action_reload(self) -> None:
+        self.load_records()
+
+    @work(thread=True, exclusive=True, group="summary")
+    def recount(self) -> None:
+        summary = summarise(self.records, self.keeper.clock.now(), self.keeper)
+        self.call_from_thread(self._set_summary, summary)
+
+    def _set_summary(self, summary: Summary) -> None:
+        self.summary = summary
+        self.refresh_summary()
+
+    def refresh_summary(self) -> None:
+        s = self.summary
+        c = s.counts
+        parts = [f"{s.total} keys"]
+        for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
+            if c.get(status):
+                parts.append(f"{c[status]} {LABELS[status].lower()}")
+        self.sub_title = " · ".join(parts) + (" · READ-ONLY" if self.readonly else "")
+        table = self.table
+        shown = len(table.rows)
+        text = f"{shown} of {len(self.records)} shown · " if table.filter_text else ""
+        legend = "  ".join(f"{GLYPHS[st]} {LABELS[st].lower()}" for st in Status)
+        self.dashboard.query_one("#summary", Static).update(f"{text}sorted by {table.sort}    [dim]{legend}[/dim]")
+
+    # ---- time ---------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Once a second: repaint the visible countdowns; recount only when a band changes."""
+        self.table.tick()
+        for screen in self.screen_stack[1:]:
+            if hasattr(screen, "tick"):
+                screen.tick()
+        if self.keeper.clock.now() >= self.summary.next_change:
+            self.summary.next_change = float("inf")
+            self.recount()
+
+    # ---- keyring --------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="vault")
+    def check_vault(self) -> None:
+        self.keeper.vault.probe()
+        self.post_message(VaultChecked())
+
+    def on_vault_checked(self, _: VaultChecked) -> None:
+        self.update_banner()
+        status = self.keeper.vault.status
+        if status.health is not Health.SECURE:
+            self.notify(status.summary(), title="Keyring", severity="warning", timeout=10)
+
+    def update_banner(self) -> None:
+        banner = self.dashboard.query_one("#banner", Static)
+        status = self.keeper.vault.status
+        banner.remove_class("-warning", "-info")
+        if self.keeper.store.readonly and self.keeper.store.readonly_reason != "opened read-only":
+            banner.update(f"⚠ READ-ONLY: {self.keeper.store.readonly_reason}")
+            banner.add_class("-warning")
+            banner.display = True
+        elif self.readonly:
+            banner.update("👁 READ-ONLY watch mode: no changes, the keyring is never touched")
+            banner.add_class("-info")
+            banner.display = True
+        elif status.health in (Health.BROKEN, Health.INSECURE) and not self.keeper.vault.writable():
+            extra = f" — {status.detail}" if status.detail and status.detail != status.description else ""
+            banner.update(f"⚠ {status.summary()}{extra}. Run `momento-keys doctor` for a fix.")
+            banner.add_class("-warning")
+            banner.display = True
+        elif status.health is Health.INSECURE:
+            banner.update(f"⚠ Secrets go to an INSECURE keyring ({status.description}): you allowed this")
+            banner.add_class("-warning")
+            banner.display = True
+        else:
+            banner.display = False
+
+    # ---- actions --------------------------------------------------------------------------
+    def selected(self) -> KeyRecord | None:
+        if self.screen is not self.dashboard and hasattr(self.screen, "record"):
+            return self.screen.record  # type: ignore[attr-defined]
+        return self.table.current
+
+    def open_detail(self, record: KeyRecord) -> None:
+        from .screens.detail import DetailScreen
+
+        self.push_screen(DetailScreen(record))
+
+    def action_open_selected(self) -> None:
+        record = self.table.current
+        if record is not None:
+            self.open_detail(record)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_filter(self) -> None:
+        if self.screen is self.dashboard:
+            self.dashboard.action_filter()
+
+    def action_sort(self, sort: str) -> None:
+        self.table.set_sort(sort)
+        self.refresh_summary()
+
+    def action_import_key(self) -> None:
+        if self.readonly:
+            return
+        from .screens.import_key import ImportScreen
+
+        self.push_screen(ImportScreen())
+
+    def action_edit_selected(self) -> None:
+        record = self.selected()
+        if self.readonly or record is None:
+            return
+        from .screens.edit import EditScreen
+
+        self.push_screen(EditScreen(record))
+
+    def action_delete_selected(self) -> None:
+        record = self.selected()
+        if self.readonly or record is None:
+            return
+        from .screens.confirm import ConfirmScreen
+
+        secret = "and its secret in the keyring " if record.secret_stored else ""
+        question = (
+            f"Delete [b]{record.name}[/b]?\n\nThis removes its record {secret}from this machine. "
+            "The key itself keeps working at Momento until it expires: revoke it in the Momento console "
+            "if it should stop working now."
+        )
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.delete_record(record)
+
+        self.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
+
+    @work(thread=True, group="write")
+    def delete_record(self, record: KeyRecord) -> None:
+        try:
+            self.keeper.delete(record)
+        except (StoreError, KeeperError) as exc:
+            self.call_from_thread(self.notify, f"{record.name}: not deleted: {exc}", severity="error")
+            return
+        self.call_from_thread(self._after_delete, record)
+
+    def _after_delete(self, record: KeyRecord) -> None:
+        from .screens.detail import DetailScreen
+
+        if isinstance(self.screen, DetailScreen) and self.screen.record.id == record.id:
+            self.pop_screen()
+        self.notify(f"Deleted {record.name!r}" + (" and its keyring entry" if record.secret_stored else ""))
+        self.load_records()
+
+    def action_copy_selected(self) -> None:
+        record = self.selected()
+        if self.readonly or record is None:
+            return
+        self.copy_secret(record)
+
+    @work(thread=True, group="secret")
+    def copy_secret(self, record: KeyRecord) -> None:
+        try:
+            value = self.keeper.secret(record, why="copied")
+        except (KeeperError, StoreError, VaultError) as exc:
+            self.call_from_thread(self.notify, str(exc), title="Copy", severity="error")
+            return
+        system = self.clipboard_tool.copy(value)
+        self.call_from_thread(self._copied, record, value, system)
+
+    def _copied(self, record: KeyRecord, value: str, system: bool) -> None:
+        self.copy_to_clipboard(value)
+        self._copy_generation += 1
+        generation = self._copy_generation
+        clear = self.keeper.settings.clipboard_clear_seconds
+        how = f"system clipboard ({self.clipboard_tool.name}) and terminal (OSC 52)" if system else "terminal clipboard (OSC 52; works where your terminal allows it)"
+        tail = f"; it will be cleared in {clear}s" if clear else ""
+        self.notify(f"Copied the key of {record.name!r} to the {how}{tail}", title="Copied")
+        if clear:
+            self.set_timer(clear, partial(self._clear_clipboard, record.name, value, generation, system))
+
+    def _clear_clipboard(self, name: str, value: str, generation: int, system: bool) -> None:
+        if generation != self._copy_generation:
+            return  # a newer copy replaced it; that one clears itself
+        if self.clipboard == value:
+            self.copy_to_clipboard("")
+        outcome = self.clipboard_tool.clear_if_holds(value) if system else "cleared (terminal clipboard)"
+        self.notify(f"Clipboard {outcome}: the key of {name!r} is no longer offered", timeout=4)
+

@@ -1,0 +1,175 @@
+"""Status bands, countdown text and duration parsing.
+
+Pure functions of a record (or its expiry) and an instant: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .model import KeyRecord, Status, Thresholds
+
+MINUTE = 60
+HOUR = 3600
+DAY = 86400
+MONTH = 30 * DAY
+YEAR = 365 * DAY
+
+GLYPHS: dict[Status, str] = {
+    Status.OK: "●",
+    Status.WARNING: "▲",
+    Status.CRITICAL: "◆",
+    Status.EXPIRED: "✖",
+    Status.NEVER: "∞",
+    Status.UNKNOWN: "?",
+}
+
+LABELS: dict[Status, str] = {
+    Status.OK: "OK",
+    Status.WARNING: "WARNING",
+    Status.CRITICAL: "CRITICAL",
+    Status.EXPIRED: "EXPIRED",
+    Status.NEVER: "NEVER EXPIRES",
+    Status.UNKNOWN: "UNKNOWN",
+}
+
+# How bad a status is, for sorting and for `check`'s exit code (worst wins).
+SEVERITY: dict[Status, int] = {
+    Status.EXPIRED: 5,
+    Status.CRITICAL: 4,
+    Status.WARNING: 3,
+    Status.UNKNOWN: 2,
+    Status.NEVER: 1,
+    Status.OK: 0,
+}
+
+
+def thresholds_for(record: KeyRecord, default: Thresholds) -> Thresholds:
+    """Global thresholds with the record's per-key overrides applied."""
+    if record.warning_seconds is None and record.critical_seconds is None:
+        return default
+    return replace(
+        default,
+        warning_seconds=default.warning_seconds if record.warning_seconds is None else record.warning_seconds,
+        critical_seconds=default.critical_seconds if record.critical_seconds is None else record.critical_seconds,
+    )
+
+
+def band(
+    expires_at: int | None,
+    now: float,
+    thresholds: Thresholds,
+    *,
+    issued_at: int | None = None,
+    never: bool = False,
+) -> Status:
+    """The status band of a key expiring at ``expires_at`` seen at ``now``.
+
+    Warning and critical fire on whichever comes first: the absolute time left
+    or the share of the lifetime used (only when the lifetime is known).
+    """
+    if expires_at is None:
+        return Status.NEVER if never else Status.UNKNOWN
+    left = expires_at - now
+    if left <= 0:
+        return Status.EXPIRED
+    used = None
+    if issued_at is not None and expires_at > issued_at:
+        used = (now - issued_at) / (expires_at - issued_at)
+    if left <= thresholds.critical_seconds or (used is not None and used >= thresholds.critical_fraction):
+        return Status.CRITICAL
+    if left <= thresholds.warning_seconds or (used is not None and used >= thresholds.warning_fraction):
+        return Status.WARNING
+    return Status.OK
+
+
+def status_of(record: KeyRecord, now: float, default: Thresholds) -> Status:
+    return band(
+        record.expires_at,
+        now,
+        thresholds_for(record, default),
+        issued_at=record.issued_at,
+        never=record.never_expires,
+    )
+
+
+def band_changes(expires_at: int, issued_at: int | None, thresholds: Thresholds) -> tuple[int, int]:
+    """The instants at which a key enters warning and critical (for reminders)."""
+    warn = expires_at - thresholds.warning_seconds
+    crit = expires_at - thresholds.critical_seconds
+    if issued_at is not None and expires_at > issued_at:
+        life = expires_at - issued_at
+        warn = min(warn, int(issued_at + life * thresholds.warning_fraction))
+        crit = min(crit, int(issued_at + life * thresholds.critical_fraction))
+    return warn, crit
+
+
+def countdown(seconds: float | None, *, precise: bool = False) -> str:
+    """Short, readable time span: "42s", "59m 12s", "3d 4h", "11mo", "2y 3mo".
+
+    ``precise`` adds seconds to spans under a day ("16h 42m 05s"), for a
+    countdown that visibly ticks. Negative spans get a leading "-".
+    """
+    if seconds is None:
+        return "never"
+    sign = "-" if seconds < 0 else ""
+    s = int(abs(seconds))
+
+    def pair(big: int, big_unit: str, small: int, small_unit: str, pad: bool = False) -> str:
+        if not small:
+            return f"{big}{big_unit}"
+        return f"{big}{big_unit} {small:02d}{small_unit}" if pad else f"{big}{big_unit} {small}{small_unit}"
+
+    if s < MINUTE:
+        text = f"{s}s"
+    elif s < HOUR:
+        text = f"{s // MINUTE}m {s % MINUTE:02d}s"
+    elif s < DAY:
+        if precise:
+            text = f"{s // HOUR}h {s % HOUR // MINUTE:02d}m {s % MINUTE:02d}s"
+        else:
+            text = pair(s // HOUR, "h", s % HOUR // MINUTE, "m", pad=True)
+    elif s < 60 * DAY:
+        text = pair(s // DAY, "d", s % DAY // HOUR, "h")
+    elif s < YEAR:
+        text = pair(s // MONTH, "mo", s % MONTH // DAY, "d")
+    else:
+        years, rest = divmod(s, YEAR)
+        text = pair(years, "y", rest // MONTH, "mo")
+    return sign + text
+
+
+_DURATION = re.compile(r"(\d+)\s*(y|mo|w|d|h|m|s)", re.IGNORECASE)
+_UNITS = {"y": YEAR, "mo": MONTH, "w": 7 * DAY, "d": DAY, "h": HOUR, "m": MINUTE, "s": 1}
+
+
+class DurationError(ValueError):
+    pass
+
+
+def parse_duration(text: str) -> int:
+    """Parse "14d", "12h", "30m", "1d12h", "90s", "2w" into seconds."""
+    raw = text.strip().lower()
+    if not raw:
+        raise DurationError("empty duration: use a number and a unit, such as 14d, 12h or 30m")
+    pos = 0
+    total = 0
+    for m in _DURATION.finditer(raw):
+        if raw[pos:m.start()].strip():
+            break
+        total += int(m.group(1)) * _UNITS[m.group(2).lower()]
+        pos = m.end()
+    if pos == 0 or raw[pos:].strip():
+        shown = text.strip()
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        raise DurationError(
+            f"not a duration: {shown!r}; use a number and a unit (s, m, h, d, w, mo, y), such as 14d, 12h or 30m"
+        )
+    if total <= 0:
+        raise DurationError("a duration must be longer than zero")
+    if total > 100 * YEAR:
+        raise DurationError("a duration must be under 100 years")
+    return total
+

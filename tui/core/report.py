@@ -1,0 +1,67 @@
+"""Stable, secret-free views of records: the JSON of `list --json` and `check --json`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .model import KeyRecord, Status, Thresholds
+from .policy import SEVERITY, status_of
+
+# `check` exit codes (documented in the README; never change their meaning).
+EXIT_OK = 0
+EXIT_WARNING = 1
+EXIT_CRITICAL = 2
+EXIT_UNKNOWN = 3
+
+
+def iso_utc(instant: int | None) -> str | None:
+    if instant is None:
+        return None
+    return datetime.fromtimestamp(instant, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_time(instant: int | None, *, never: str = "never") -> str:
+    if instant is None:
+        return never
+    return datetime.fromtimestamp(instant).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def record_json(record: KeyRecord, now: float, thresholds: Thresholds) -> dict:
+    status = status_of(record, now, thresholds)
+    return {
+        "name": record.name,
+        "kind": record.kind.value,
+        "key_type": record.key_type.value,
+        "endpoint": record.endpoint,
+        "region": record.region,
+        "provider": record.provider,
+        "issued_at": iso_utc(record.issued_at),
+        "expires_at": iso_utc(record.expires_at),
+        "expiry_source": record.expiry_source.value,
+        "seconds_left": None if record.expires_at is None else int(record.expires_at - now),
+        "status": status.value,
+        "fingerprint": record.fingerprint,
+        "has_refresh_token": record.has_refresh_token,
+        "secret_stored": record.secret_stored,
+        "lifecycle": record.lifecycle.value,
+        "notes": record.notes,
+        "tags": list(record.tags),
+    }
+
+
+def check_exit_code(statuses: list[Status], *, never_is_ok: bool = False) -> int:
+    """Worst wins: 2 critical/expired, 1 warning (and never-expires), 3 unknown, 0 ok."""
+    code = EXIT_OK
+    for status in statuses:
+        if status in (Status.EXPIRED, Status.CRITICAL):
+            return EXIT_CRITICAL
+        if status is Status.UNKNOWN:
+            code = EXIT_UNKNOWN
+        elif status is Status.WARNING or (status is Status.NEVER and not never_is_ok):
+            if code == EXIT_OK:
+                code = EXIT_WARNING
+    return code
+
+
+def worst(statuses: list[Status]) -> Status:
+    return max(statuses, key=SEVERITY.__getitem__, default=Status.OK)

@@ -1,0 +1,39 @@
+"""One place that builds the app, for the CLI, the tests, screenshots and benchmarks."""
+
+from __future__ import annotations
+
+from .app import MomentoKeysApp
+from .core.clock import Clock, SystemClock
+from .core.keys import inspect_text
+from .demo import console_json, showcase
+from .services.config import Settings
+from .services.keeper import Keeper
+from .services.store import Store
+from .services.vault import MemoryKeyring, Vault
+
+
+def build_app(keeper: Keeper, *, readonly: bool = False, **kwargs) -> MomentoKeysApp:
+    return MomentoKeysApp(keeper, readonly=readonly, **kwargs)
+
+
+def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:") -> Keeper:
+    """A keeper over an in-memory database and keyring, filled with the showcase keys."""
+    clock = clock or SystemClock()
+    vault = Vault(MemoryKeyring())
+    vault.probe()
+    keeper = Keeper(Store(path), vault, Settings(), clock)
+    now = int(clock.now())
+    for fields, secret, refresh in showcase(now):
+        text = secret
+        if refresh:
+            expires = inspect_text(secret, endpoint=fields["endpoint"]).expires_at
+            text = console_json(secret, expires, refresh)
+        inspection = inspect_text(text, endpoint=fields["endpoint"])
+        keeper.import_key(inspection, fields["name"], key_type=fields["key_type"],
+                          kind=fields["kind"] if fields["kind"].value == "disposable" else None,
+                          notes=fields["notes"], tags=fields["tags"])
+    return keeper
+
+
+def build_demo_app(clock: Clock | None = None, **kwargs) -> MomentoKeysApp:
+    return build_app(demo_keeper(clock), **kwargs)

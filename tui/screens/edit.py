@@ -1,0 +1,112 @@
+"""Edit what the user knows about a key: name, notes, tags, key type, endpoint, thresholds."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from ..core.keys import KeyFormatError, normalise_endpoint, region_of
+from ..core.model import KeyRecord, KeyType
+from ..core.policy import DurationError, countdown, parse_duration
+from ..services.keeper import KeeperError, parse_tags, validate_name
+from ..services.store import StoreError
+from .import_key import KEY_TYPES
+
+
+class EditScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel")]
+
+    def __init__(self, record: KeyRecord) -> None:
+        super().__init__()
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        r = self.record
+        with VerticalScroll(classes="dialog"):
+            yield Static(f"Edit {escape(r.name)}", classes="title")
+            yield Label("Name")
+            yield Input(value=r.name, id="name")
+            yield Label("Where is it used? (notes)")
+            yield Input(value=r.notes, id="notes")
+            yield Label("Tags")
+            yield Input(value=", ".join(r.tags), id="tags")
+            yield Label("Key type")
+            yield Select(KEY_TYPES, value=r.key_type.value, allow_blank=False, id="type")
+            yield Label("Endpoint")
+            yield Input(value=r.endpoint or "", placeholder="cell-4-us-west-2-1.prod.a.momentohq.com", id="endpoint")
+            yield Label("Warning when less than … is left (blank: the global setting)")
+            yield Input(value=countdown(r.warning_seconds) if r.warning_seconds else "", placeholder="e.g. 14d",
+                        id="warning")
+            yield Label("Critical when less than … is left (blank: the global setting)")
+            yield Input(value=countdown(r.critical_seconds) if r.critical_seconds else "", placeholder="e.g. 3d",
+                        id="critical")
+            yield Static("", id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="save", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    def _duration(self, widget_id: str) -> int | None:
+        text = self.query_one(f"#{widget_id}", Input).value.strip()
+        if not text:
+            return None
+        return parse_duration(text.replace(" ", ""))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        error = self.query_one("#error", Static)
+        try:
+            name = validate_name(self.query_one("#name", Input).value)
+            endpoint_text = self.query_one("#endpoint", Input).value.strip()
+            endpoint = normalise_endpoint(endpoint_text) if endpoint_text else None
+            warning = self._duration("warning")
+            critical = self._duration("critical")
+        except (KeeperError, KeyFormatError, DurationError) as exc:
+            error.update(escape(str(exc)))
+            return
+        if warning and critical and critical > warning:
+            error.update("critical must not be longer than warning")
+            return
+        region, provider = region_of(endpoint)
+        fields = {
+            "name": name,
+            "notes": self.query_one("#notes", Input).value.strip(),
+            "tags": parse_tags(self.query_one("#tags", Input).value),
+            "key_type": KeyType(str(self.query_one("#type", Select).value)),
+            "endpoint": endpoint,
+            "region": region,
+            "provider": provider,
+            "warning_seconds": warning,
+            "critical_seconds": critical,
+        }
+        self.save(fields)
+
+    @work(thread=True, exclusive=True, group="edit")
+    def save(self, fields: dict) -> None:
+        keeper = self.app.keeper  # type: ignore[attr-defined]
+        try:
+            record = keeper.edit(self.record, **fields)
+        except (KeeperError, StoreError) as exc:
+            self.app.call_from_thread(self.query_one("#error", Static).update, escape(f"Not saved: {exc}"))
+            return
+        self.app.call_from_thread(self._done, record)
+
+    def _done(self, record: KeyRecord) -> None:
+        self.app.notify(f"Saved {record.name!r}")
+        self.app.load_records()  # type: ignore[attr-defined]
+        self.dismiss(None)

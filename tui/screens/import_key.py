@@ -1,0 +1,225 @@
+"""Import a key: paste it, or give the path of a key file or the console's Download JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from ..core.keys import Inspection, KeyFormatError, inspect_text
+from ..core.model import KeyType, Kind
+from ..core.policy import countdown
+from ..core.report import local_time
+from ..services.keeper import KeeperError, parse_tags, validate_name
+from ..services.store import StoreError
+from ..services.vault import Health
+
+MAX_FILE = 1 << 20
+
+KEY_TYPES = [
+    ("Unknown (can't be read from the key)", KeyType.UNKNOWN.value),
+    ("Fine-grained (data access to chosen caches/topics)", KeyType.FINE_GRAINED.value),
+    ("Super user (everything, including the auth API)", KeyType.SUPER_USER.value),
+]
+
+
+def looks_like_path(text: str) -> bool:
+    t = text.strip()
+    return bool(t) and (t.startswith(("/", "~", "./", "../")) or t.endswith((".json", ".txt", ".key")))
+
+
+def read_source(text: str) -> tuple[str, str | None]:
+    """The key text from what was typed: the text itself, or a file's content.
+
+    Returns (key text, file path or None). Raises KeyFormatError with a
+    one-line message for a file that cannot be used.
+    """
+    if not looks_like_path(text):
+        return text, None
+    path = Path(text.strip()).expanduser()
+    try:
+        if path.stat().st_size > MAX_FILE:
+            raise KeyFormatError(f"{path} is too large to be a key or Download JSON")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KeyFormatError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise KeyFormatError(f"{path} is a directory") from None
+    except PermissionError:
+        raise KeyFormatError(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise KeyFormatError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig"), str(path)
+    except UnicodeDecodeError:
+        raise KeyFormatError(f"{path} is not a text file") from None
+
+
+def describe(i: Inspection, now: float) -> str:
+    region = f"{i.region} ({i.provider})" if i.region else "unknown region"
+    if i.expires_at is None:
+        expiry = "never expires (not recommended)" if i.expiry_source.value != "unknown" else "expiry unknown"
+    elif i.expires_at <= now:
+        expiry = f"EXPIRED on {local_time(i.expires_at)}"
+    else:
+        expiry = f"expires {local_time(i.expires_at)} ({countdown(i.expires_at - now)} left)"
+    extra = " · refresh token included" if i.refresh_token else ""
+    src = " · from Download JSON" if i.source == "console_json" else ""
+    return f"✔ {i.kind.value} key · {region} · {expiry}{extra}{src} · {i.fingerprint}"
+
+
+class ImportScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
+
+    def __init__(self, *, name: str = "", key_type: KeyType = KeyType.UNKNOWN, title: str | None = None) -> None:
+        super().__init__()
+        self.initial_name = name
+        self.initial_type = key_type
+        self.title_text = title or "Import a Momento key"
+        self.inspection: Inspection | None = None
+        self.source_path: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="import-dialog"):
+            yield Static(self.title_text, classes="title")
+            yield Static("Paste the key, or type the path of a file holding it or the console's Download JSON. "
+                         "The secret goes to your OS keyring only.", classes="hint")
+            yield Label("Key or file path")
+            yield Input(placeholder="paste here (hidden) or ~/Downloads/momento-api-key.json", password=True,
+                        id="key")
+            yield Checkbox("show what I typed", id="show")
+            yield Static("", id="preview", classes="preview")
+            yield Label("Name (unique)")
+            yield Input(value=self.initial_name, placeholder="e.g. orders-api prod", id="name")
+            yield Label("Endpoint (v2 keys only: the cell they are used with)")
+            yield Input(placeholder="cell-4-us-west-2-1.prod.a.momentohq.com", id="endpoint")
+            yield Label("Key type")
+            yield Select(KEY_TYPES, value=self.initial_type.value, allow_blank=False, id="type")
+            yield Checkbox("this is a disposable token (short-lived, cannot be refreshed)", id="disposable")
+            yield Label("Where is it used? (notes)")
+            yield Input(placeholder="e.g. k8s secret orders/momento in prod-eu", id="notes")
+            yield Label("Tags")
+            yield Input(placeholder="prod, orders", id="tags")
+            yield Static("", id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Import", id="import", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#key", Input).focus()
+
+    @on(Checkbox.Changed, "#show")
+    def _toggle_show(self, event: Checkbox.Changed) -> None:
+        self.query_one("#key", Input).password = not event.value
+
+    @on(Input.Changed, "#key")
+    @on(Input.Changed, "#endpoint")
+    def _preview(self) -> None:
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        text = self.query_one("#key", Input).value
+        endpoint = self.query_one("#endpoint", Input).value.strip() or None
+        preview = self.query_one("#preview", Static)
+        preview.remove_class("-good", "-bad")
+        self.inspection = None
+        self.source_path = None
+        if not text.strip():
+            preview.update("[dim]waiting for a key…[/dim]")
+        else:
+            try:
+                body, self.source_path = read_source(text)
+                self.inspection = inspect_text(body, endpoint=endpoint)
+            except KeyFormatError as exc:
+                preview.update(f"✖ {escape(str(exc))}")
+                preview.add_class("-bad")
+            else:
+                now = self.app.keeper.clock.now()  # type: ignore[attr-defined]
+                msg = describe(self.inspection, now)
+                if self.inspection.endpoint is None:
+                    msg += "\n⚠ no endpoint: type the cell endpoint below (e.g. cell-4-us-west-2-1.prod.a.momentohq.com)"
+                preview.update(escape(msg))
+                preview.add_class("-good")
+        self.query_one("#import", Button).disabled = self.inspection is None
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        if self.inspection is not None and self.query_one("#name", Input).value.strip():
+            self._start_import()
+
+    @on(Button.Pressed, "#import")
+    def _start_import(self) -> None:
+        error = self.query_one("#error", Static)
+        error.update("")
+        if self.inspection is None:
+            error.update("Paste a key or give a file path first.")
+            return
+        try:
+            name = validate_name(self.query_one("#name", Input).value)
+        except KeeperError as exc:
+            error.update(str(exc))
+            self.query_one("#name", Input).focus()
+            return
+        vault = self.app.keeper.vault  # type: ignore[attr-defined]
+        if vault.status.health is Health.INSECURE and not vault.allow_insecure:
+            from .confirm import ConfirmScreen
+
+            def answer(store_anyway: bool | None) -> None:
+                if store_anyway:
+                    vault.allow_insecure = True
+                    self.app.update_banner()  # type: ignore[attr-defined]
+                self.do_import(name, self._form())
+
+            self.app.push_screen(ConfirmScreen(
+                f"The keyring backend is [b]not secure[/b]: {escape(vault.status.description)}.\n\n"
+                "Store the secret there anyway? Anyone who can read that storage can use this key.\n"
+                "Choose [b]Metadata only[/b] to track the key without storing its secret.",
+                yes="Store anyway", no="Metadata only", danger=True), answer)
+            return
+        self.do_import(name, self._form())
+
+    def _form(self) -> dict:
+        """The dialog's values, read on the UI thread for the worker."""
+        return {
+            "key_type": KeyType(str(self.query_one("#type", Select).value)),
+            "kind": Kind.DISPOSABLE if self.query_one("#disposable", Checkbox).value else None,
+            "notes": self.query_one("#notes", Input).value.strip(),
+            "tags": parse_tags(self.query_one("#tags", Input).value),
+        }
+
+    @work(thread=True, exclusive=True, group="import")
+    def do_import(self, name: str, form: dict) -> None:
+        assert self.inspection is not None
+        keeper = self.app.keeper  # type: ignore[attr-defined]
+        try:
+            result = keeper.import_key(self.inspection, name, **form)
+        except (KeeperError, StoreError) as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._done, result)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#error", Static).update(f"Not imported: {escape(message)}")
+        self.app.notify(f"Not imported: {message}", severity="error")
+
+    def _done(self, result) -> None:
+        r = result.record
+        where = "its secret is in the keyring" if r.secret_stored else "metadata only (secret NOT stored)"
+        self.app.notify(f"Imported {r.name!r}: {where}", title="Imported")
+        for w in result.warnings:
+            self.app.notify(w, severity="warning", timeout=10)
+        self.app.load_records()  # type: ignore[attr-defined]
+        self.dismiss(None)

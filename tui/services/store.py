@@ -1,0 +1,389 @@
+"""SQLite store for key metadata. Never holds a secret.
+
+Habits (conventions.md): the file is created 0600 before SQLite opens it, in a
+0700 directory; WAL; a busy timeout; every transaction that may write starts
+with BEGIN IMMEDIATE; schema versions in PRAGMA user_version, each migration
+and its bump in one transaction; a database from a newer version is opened
+read-only. Instants are INTEGER epoch seconds; NULL expiry means never (or
+unknown, as expiry_source says).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE keys (
+        id                INTEGER PRIMARY KEY,
+        name              TEXT NOT NULL UNIQUE,
+        kind              TEXT NOT NULL,
+        key_type          TEXT NOT NULL DEFAULT 'unknown',
+        endpoint          TEXT,
+        region            TEXT,
+        provider          TEXT,
+        issued_at         INTEGER,
+        expires_at        INTEGER,
+        expiry_source     TEXT NOT NULL DEFAULT 'unknown',
+        fingerprint       TEXT NOT NULL,
+        has_refresh_token INTEGER NOT NULL DEFAULT 0,
+        secret_stored     INTEGER NOT NULL DEFAULT 0,
+        permissions       TEXT,
+        notes             TEXT NOT NULL DEFAULT '',
+        tags              TEXT NOT NULL DEFAULT '[]',
+        lifecycle         TEXT NOT NULL DEFAULT 'active',
+        source            TEXT NOT NULL DEFAULT '',
+        claims            TEXT NOT NULL DEFAULT '{}',
+        warning_seconds   INTEGER,
+        critical_seconds  INTEGER,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+    );
+    CREATE INDEX keys_expires_at ON keys (expires_at);
+    CREATE INDEX keys_fingerprint ON keys (fingerprint);
+    CREATE TABLE events (
+        id       INTEGER PRIMARY KEY,
+        key_id   INTEGER NOT NULL,
+        key_name TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        action   TEXT NOT NULL,
+        detail   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX events_key ON events (key_id, at);
+    -- The event log is append-only.
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+    """,
+}
+
+_COLUMNS = (
+    "id, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source, "
+    "fingerprint, has_refresh_token, secret_stored, permissions, notes, tags, lifecycle, source, "
+    "claims, warning_seconds, critical_seconds, created_at, updated_at"
+)
+
+_EDITABLE = {
+    "name", "key_type", "endpoint", "region", "provider", "issued_at", "expires_at", "expiry_source",
+    "has_refresh_token", "secret_stored", "permissions", "notes", "tags", "lifecycle", "warning_seconds",
+    "critical_seconds", "kind", "source",
+}
+
+
+class StoreError(Exception):
+    """A problem with the database, in words a user can act on."""
+
+
+class DuplicateName(StoreError):
+    pass
+
+
+class DuplicateKey(StoreError):
+    """The same secret (same fingerprint) is already tracked."""
+
+    def __init__(self, existing: str) -> None:
+        super().__init__(f"this key is already tracked as {existing!r}")
+        self.existing = existing
+
+
+class ReadOnlyStore(StoreError):
+    pass
+
+
+def _friendly(exc: sqlite3.Error, path: Path) -> StoreError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the database {path} is busy (another momento-keys is writing); try again in a moment")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(
+            f"the database {path} is damaged ({text}); it was left untouched — "
+            "move it aside and run `momento-keys doctor`"
+        )
+    if "readonly" in text or "read-only" in text or "attempt to write" in text:
+        return ReadOnlyStore(f"the database {path} is read-only ({text})")
+    if "disk" in text and "full" in text:
+        return StoreError(f"the disk holding {path} is full; nothing was changed")
+    if "unable to open" in text:
+        return StoreError(f"cannot open the database {path}: {text}")
+    return StoreError(f"database error in {path}: {text}")
+
+
+def _secure_create(path: Path) -> None:
+    """Make the directory 0700 and the file 0600 before SQLite touches them."""
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _to_record(row: tuple) -> KeyRecord:
+    (rid, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source,
+     fingerprint, has_rt, stored, permissions, notes, tags, lifecycle, source, claims, warn, crit,
+     created, updated) = row
+    return KeyRecord(
+        id=rid, name=name, kind=Kind(kind), key_type=KeyType(key_type), endpoint=endpoint,
+        region=region, provider=provider, issued_at=issued_at, expires_at=expires_at,
+        expiry_source=ExpirySource(expiry_source), fingerprint=fingerprint,
+        has_refresh_token=bool(has_rt), secret_stored=bool(stored),
+        permissions=json.loads(permissions) if permissions else None, notes=notes,
+        tags=json.loads(tags), lifecycle=Lifecycle(lifecycle), source=source,
+        claims=json.loads(claims), warning_seconds=warn, critical_seconds=crit,
+        created_at=created, updated_at=updated,
+    )
+
+
+def _value(field: str, value: object) -> object:
+    if field in ("permissions",):
+        return None if value is None else json.dumps(value, sort_keys=True)
+    if field in ("tags", "claims"):
+        return json.dumps(value, sort_keys=True)
+    if field in ("has_refresh_token", "secret_stored"):
+        return int(bool(value))
+    if hasattr(value, "value"):
+        return value.value  # enums
+    return value
+
+
+class Store:
+    """One connection to the key database. Not shared across threads."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False, create: bool = True) -> None:
+        self.path = Path(path)
+        self.readonly_reason: str | None = None
+        # One connection, shared by the UI thread and workers: the lock keeps
+        # each transaction whole.
+        self._lock = threading.RLock()
+        try:
+            if readonly:
+                if not self.path.exists():
+                    # Nothing tracked yet: an empty in-memory database reads the same.
+                    self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                    self._migrate()
+                else:
+                    uri = f"file:{self.path}?mode=ro"
+                    self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+                self.readonly_reason = "opened read-only"
+            else:
+                if create and str(path) != ":memory:":
+                    _secure_create(self.path)
+                self._conn = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                )
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not readonly:
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":  # pragma: no cover - e.g. network filesystems
+                    pass
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                self.readonly_reason = (
+                    f"the database was written by a newer momento-keys (schema {version}, "
+                    f"this one knows {SCHEMA_VERSION}); opened read-only — upgrade momento-keys to make changes"
+                )
+            elif not readonly:
+                self._migrate()
+        except sqlite3.Error as exc:
+            raise _friendly(exc, self.path) from None
+
+    # ---- plumbing -------------------------------------------------------
+    @property
+    def readonly(self) -> bool:
+        return self.readonly_reason is not None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def schema_version(self) -> int:
+        return self._read("PRAGMA user_version")[0][0]
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap change polling)."""
+        return self._read("PRAGMA data_version")[0][0]
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly_reason:
+            raise ReadOnlyStore(f"no changes can be made: {self.readonly_reason}")
+        with self._lock:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _friendly(exc, self.path) from None
+        try:
+            yield self._conn
+        except sqlite3.IntegrityError:
+            self._conn.execute("ROLLBACK")
+            raise
+        except sqlite3.Error as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise _friendly(exc, self.path) from None
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise _friendly(exc, self.path) from None
+
+    def _migrate(self) -> None:
+        while (version := self.schema_version()) < SCHEMA_VERSION:
+            target = version + 1
+            with self._write() as conn:
+                # Re-read inside the lock: another process may have migrated first.
+                if conn.execute("PRAGMA user_version").fetchone()[0] != version:
+                    continue
+                for statement in _split(_MIGRATIONS[target]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _friendly(exc, self.path) from None
+
+    # ---- records --------------------------------------------------------
+    def add(self, record: KeyRecord, *, now: int, action: str = "imported", detail: str = "") -> KeyRecord:
+        """Insert a record and its first event in one transaction."""
+        record.created_at = record.updated_at = now
+        values = {f: _value(f, getattr(record, f)) for f in _COLUMNS.split(", ") if f != "id"}
+        with self._write() as conn:
+            dup = conn.execute(
+                "SELECT name FROM keys WHERE fingerprint = ? AND lifecycle != 'retired'", (record.fingerprint,)
+            ).fetchone()
+            if dup and record.fingerprint:
+                raise DuplicateKey(dup[0])
+            try:
+                cur = conn.execute(
+                    f"INSERT INTO keys ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                    tuple(values.values()),
+                )
+            except sqlite3.IntegrityError:
+                raise DuplicateName(f"a key named {record.name!r} is already tracked; choose another name") from None
+            record.id = cur.lastrowid
+            self._event(conn, record.id, record.name, now, action, detail)
+        return record
+
+    def update(self, record_id: int, *, now: int, action: str = "edited", detail: str = "", **fields: object) -> KeyRecord:
+        unknown = set(fields) - _EDITABLE
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        with self._write() as conn:
+            row = conn.execute("SELECT name FROM keys WHERE id = ?", (record_id,)).fetchone()
+            if row is None:
+                raise StoreError("that key is no longer tracked (deleted elsewhere?)")
+            if fields:
+                sets = ", ".join(f"{f} = ?" for f in fields)
+                try:
+                    conn.execute(
+                        f"UPDATE keys SET {sets}, updated_at = ? WHERE id = ?",
+                        (*(_value(f, v) for f, v in fields.items()), now, record_id),
+                    )
+                except sqlite3.IntegrityError:
+                    raise DuplicateName(f"a key named {fields.get('name')!r} is already tracked; choose another name") from None
+            name = str(fields.get("name", row[0]))
+            self._event(conn, record_id, name, now, action, detail)
+        return self.get(record_id)
+
+    def delete(self, record_id: int, *, now: int, detail: str = "") -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT name FROM keys WHERE id = ?", (record_id,)).fetchone()
+            if row is None:
+                return
+            conn.execute("DELETE FROM keys WHERE id = ?", (record_id,))
+            self._event(conn, record_id, row[0], now, "deleted", detail)
+
+    def log(self, record_id: int, action: str, *, now: int, detail: str = "") -> None:
+        """Append an event (revealed, copied, exported, ...)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT name FROM keys WHERE id = ?", (record_id,)).fetchone()
+            self._event(conn, record_id, row[0] if row else "?", now, action, detail)
+
+    @staticmethod
+    def _event(conn: sqlite3.Connection, record_id: int, name: str, now: int, action: str, detail: str) -> None:
+        conn.execute(
+            "INSERT INTO events (key_id, key_name, at, action, detail) VALUES (?, ?, ?, ?, ?)",
+            (record_id, name, now, action, detail),
+        )
+
+    def get(self, record_id: int) -> KeyRecord:
+        rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE id = ?", (record_id,))
+        if not rows:
+            raise StoreError("that key is no longer tracked (deleted elsewhere?)")
+        return _to_record(rows[0])
+
+    def find(self, name: str) -> KeyRecord | None:
+        rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE name = ?", (name,))
+        return _to_record(rows[0]) if rows else None
+
+    def all(self) -> list[KeyRecord]:
+        """Every record, soonest expiry first, never/unknown last."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM keys ORDER BY expires_at IS NULL, expires_at, name"
+        )
+        return [_to_record(r) for r in rows]
+
+    def holders(self, fingerprint: str) -> int:
+        """How many records point at the keyring entry of this fingerprint."""
+        return self._read("SELECT count(*) FROM keys WHERE fingerprint = ?", (fingerprint,))[0][0]
+
+    def count(self) -> int:
+        return self._read("SELECT count(*) FROM keys")[0][0]
+
+    def events(self, record_id: int, limit: int = 200) -> list[Event]:
+        rows = self._read(
+            "SELECT id, key_id, at, action, detail FROM events WHERE key_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+            (record_id, limit),
+        )
+        return [Event(id=i, record_id=k, at=a, action=act, detail=d) for i, k, a, act, d in rows]
+
+    def integrity(self) -> str:
+        return self._read("PRAGMA integrity_check")[0][0]
+
+    def file_mode(self) -> int | None:
+        try:
+            return stat.S_IMODE(self.path.stat().st_mode)
+        except OSError:
+            return None
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buf = ""
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
