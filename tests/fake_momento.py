@@ -47,9 +47,11 @@ from momento_wire_types.generated import (
     auth_pb2_grpc,
     controlclient_pb2,
     controlclient_pb2_grpc,
-    permissionmessages_pb2 as perm_pb2,
     token_pb2,
     token_pb2_grpc,
+)
+from momento_wire_types.generated import (
+    permissionmessages_pb2 as perm_pb2,
 )
 
 __all__ = [
@@ -116,7 +118,7 @@ class _State:
     bad: dict[str, int | None] = field(default_factory=dict)  # method -> remaining (None: always)
 
 
-class _Abort(Exception):
+class _AbortError(Exception):
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
         super().__init__(details)
         self.code = code
@@ -336,7 +338,7 @@ class FakeMomento:
         if pause:
             time.sleep(pause)
         if fault is not None:
-            raise _Abort(fault.code, fault.details)
+            raise _AbortError(fault.code, fault.details)
         return metadata
 
     def _take_bad(self, method: str) -> bool:
@@ -354,39 +356,43 @@ class FakeMomento:
     def _authenticate(self, metadata: dict[str, str], body_token: str | None) -> IssuedToken:
         header = metadata.get("authorization", "")
         if not header:
-            raise _Abort(grpc.StatusCode.UNAUTHENTICATED, "missing authorization header")
+            raise _AbortError(grpc.StatusCode.UNAUTHENTICATED, "missing authorization header")
         if body_token is not None and header != body_token:
-            raise _Abort(
+            raise _AbortError(
                 grpc.StatusCode.UNAUTHENTICATED, "authorization header does not match the request"
             )
         with self._state.lock:
             issued = self._state.tokens.get(header)
         if issued is None:
-            raise _Abort(grpc.StatusCode.UNAUTHENTICATED, "Invalid signature")
+            raise _AbortError(grpc.StatusCode.UNAUTHENTICATED, "Invalid signature")
         if issued.expires_at is not None and self._now() >= issued.expires_at:
-            raise _Abort(grpc.StatusCode.UNAUTHENTICATED, "token has expired")
+            raise _AbortError(grpc.StatusCode.UNAUTHENTICATED, "token has expired")
         return issued
 
     @staticmethod
     def _check_permissions(permissions: perm_pb2.Permissions, *, disposable: bool) -> None:
         which = permissions.WhichOneof("kind")
         if which is None:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "permissions are required")
+            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "permissions are required")
         if which == "super_user":
             if disposable:
-                raise _Abort(
+                raise _AbortError(
                     grpc.StatusCode.INVALID_ARGUMENT, "disposable tokens cannot be super user"
                 )
             return
         rows = permissions.explicit.permissions
         if not 1 <= len(rows) <= 10:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "between 1 and 10 permissions allowed")
+            raise _AbortError(
+                grpc.StatusCode.INVALID_ARGUMENT, "between 1 and 10 permissions allowed"
+            )
         for row in rows:
             kind = row.WhichOneof("kind")
             if kind == "cache_permissions":
                 p = row.cache_permissions
                 if p.role == perm_pb2.CachePermitNone or p.WhichOneof("cache") is None:
-                    raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "incomplete cache permission")
+                    raise _AbortError(
+                        grpc.StatusCode.INVALID_ARGUMENT, "incomplete cache permission"
+                    )
             elif kind == "topic_permissions":
                 t = row.topic_permissions
                 if (
@@ -394,20 +400,22 @@ class FakeMomento:
                     or t.WhichOneof("cache") is None
                     or t.WhichOneof("topic") is None
                 ):
-                    raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "incomplete topic permission")
+                    raise _AbortError(
+                        grpc.StatusCode.INVALID_ARGUMENT, "incomplete topic permission"
+                    )
             else:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "unsupported permission type")
+                raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "unsupported permission type")
 
 
 def _guarded(method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Turn :class:`_Abort` into a gRPC status and record the call first."""
+    """Turn :class:`_AbortError` into a gRPC status and record the call first."""
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         def run(self: _Servicer, request: Any, context: grpc.ServicerContext) -> Any:
             try:
                 metadata = self.fake._enter(method, request, context)
                 return handler(self, request, context, metadata)
-            except _Abort as abort:
+            except _AbortError as abort:
                 context.abort(abort.code, abort.details)
 
         run.__name__ = handler.__name__
@@ -427,24 +435,26 @@ class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
         fake = self.fake
         caller = fake._authenticate(metadata, request.auth_token)
         if not caller.super_user:
-            raise _Abort(grpc.StatusCode.PERMISSION_DENIED, "only super-user keys can make keys")
+            raise _AbortError(
+                grpc.StatusCode.PERMISSION_DENIED, "only super-user keys can make keys"
+            )
         fake._check_permissions(request.permissions, disposable=False)
         if (
             request.permissions.WhichOneof("kind") == "super_user"
             and not fake.allow_superuser_generation
         ):
-            raise _Abort(
+            raise _AbortError(
                 grpc.StatusCode.PERMISSION_DENIED,
                 "super-user keys can only be created in the Momento console",
             )
         expiry = request.WhichOneof("expiry")
         if expiry is None:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "expiry is required")
+            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "expiry is required")
         valid_for = None
         if expiry == "expires":
             valid_for = request.expires.valid_for_seconds
             if valid_for <= 0:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "valid_for_seconds must be > 0")
+                raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "valid_for_seconds must be > 0")
         issued = fake._issue("api_key", request.permissions, valid_for, request.description)
         if fake._take_bad("GenerateApiToken"):
             return auth_pb2._GenerateApiTokenResponse(valid_until=issued.expires_at or 0)
@@ -460,11 +470,11 @@ class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
         fake = self.fake
         caller = fake._authenticate(metadata, request.api_key)
         if caller.kind != "api_key":
-            raise _Abort(grpc.StatusCode.PERMISSION_DENIED, "this token cannot be refreshed")
+            raise _AbortError(grpc.StatusCode.PERMISSION_DENIED, "this token cannot be refreshed")
         with fake._state.lock:
             owner = fake._state.refresh_tokens.get(request.refresh_token)
             if owner != request.api_key or caller.valid_for_seconds is None:
-                raise _Abort(grpc.StatusCode.UNAUTHENTICATED, "invalid refresh token")
+                raise _AbortError(grpc.StatusCode.UNAUTHENTICATED, "invalid refresh token")
             del fake._state.refresh_tokens[request.refresh_token]
             fake._state.used_refresh_tokens.add(request.refresh_token)
         issued = fake._issue(
@@ -486,15 +496,15 @@ class _TokenServicer(_Servicer, token_pb2_grpc.TokenServicer):
         fake = self.fake
         caller = fake._authenticate(metadata, request.auth_token)
         if not caller.super_user:
-            raise _Abort(
+            raise _AbortError(
                 grpc.StatusCode.PERMISSION_DENIED, "only super-user keys can make disposable tokens"
             )
         fake._check_permissions(request.permissions, disposable=True)
         valid_for = request.expires.valid_for_seconds
         if not request.HasField("expires") or valid_for <= 0:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "disposable tokens must expire")
+            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "disposable tokens must expire")
         if valid_for > fake.max_disposable_seconds:
-            raise _Abort(
+            raise _AbortError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"disposable tokens can be valid for at most {fake.max_disposable_seconds} seconds",
             )
@@ -512,7 +522,7 @@ class _ControlServicer(_Servicer, controlclient_pb2_grpc.ScsControlServicer):
         fake = self.fake
         caller = fake._authenticate(metadata, None)
         if not caller.super_user:
-            raise _Abort(
+            raise _AbortError(
                 grpc.StatusCode.PERMISSION_DENIED,
                 "Insufficient permissions to perform an operation on a cache",
             )

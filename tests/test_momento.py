@@ -12,9 +12,9 @@ from typing import Any
 import grpc
 import jwt
 import pytest
-from tests.fake_momento import DEFAULT_CELL, FakeMomento, fake_momento, wrap_v1  # noqa: F401
 from momento_wire_types.generated import permissionmessages_pb2 as perm_pb2
 
+from tests.fake_momento import DEFAULT_CELL, FakeMomento, wrap_v1
 from tui.core.keys import KeyFormatError
 from tui.core.permissions import ALL_DATA_READ_WRITE, Grant, PermissionSpecError
 from tui.services.momento import (
@@ -92,20 +92,36 @@ def test_generate_sends_exact_permissions_expiry_and_headers(
     expected = perm_pb2.Permissions(
         explicit=perm_pb2.ExplicitPermissions(
             permissions=[
-                PT(cache_permissions=PT.CachePermissions(
-                    role=perm_pb2.CacheReadOnly, cache_selector=PT.CacheSelector(cache_name="prod"))),
-                PT(cache_permissions=PT.CachePermissions(
-                    role=perm_pb2.CacheWriteOnly, all_caches=PT.All())),
-                PT(topic_permissions=PT.TopicPermissions(
-                    role=perm_pb2.TopicReadWrite,
-                    cache_selector=PT.CacheSelector(cache_name="prod"),
-                    topic_selector=PT.TopicSelector(topic_name="orders"))),
-                PT(topic_permissions=PT.TopicPermissions(
-                    role=perm_pb2.TopicReadOnly, all_caches=PT.All(), all_topics=PT.All())),
-                PT(topic_permissions=PT.TopicPermissions(
-                    role=perm_pb2.TopicWriteOnly,
-                    cache_selector=PT.CacheSelector(cache_name="prod"),
-                    all_topics=PT.All())),
+                PT(
+                    cache_permissions=PT.CachePermissions(
+                        role=perm_pb2.CacheReadOnly,
+                        cache_selector=PT.CacheSelector(cache_name="prod"),
+                    )
+                ),
+                PT(
+                    cache_permissions=PT.CachePermissions(
+                        role=perm_pb2.CacheWriteOnly, all_caches=PT.All()
+                    )
+                ),
+                PT(
+                    topic_permissions=PT.TopicPermissions(
+                        role=perm_pb2.TopicReadWrite,
+                        cache_selector=PT.CacheSelector(cache_name="prod"),
+                        topic_selector=PT.TopicSelector(topic_name="orders"),
+                    )
+                ),
+                PT(
+                    topic_permissions=PT.TopicPermissions(
+                        role=perm_pb2.TopicReadOnly, all_caches=PT.All(), all_topics=PT.All()
+                    )
+                ),
+                PT(
+                    topic_permissions=PT.TopicPermissions(
+                        role=perm_pb2.TopicWriteOnly,
+                        cache_selector=PT.CacheSelector(cache_name="prod"),
+                        all_topics=PT.All(),
+                    )
+                ),
             ]
         )
     )
@@ -124,7 +140,9 @@ def test_generate_sends_exact_permissions_expiry_and_headers(
     assert issued.permissions == expected
 
 
-def test_generated_key_is_wrapped_like_the_js_sdk(fake_momento: FakeMomento, api: MomentoApi) -> None:
+def test_generated_key_is_wrapped_like_the_js_sdk(
+    fake_momento: FakeMomento, api: MomentoApi
+) -> None:
     key = api.generate_api_key(fake_momento.superuser_key(), None, ALL_DATA_READ_WRITE, 60)
     decoded = base64.b64decode(key.api_key, validate=True).decode()
     raw = inner_jwt(key.api_key)
@@ -168,7 +186,9 @@ def test_generate_super_user_request(fake_momento: FakeMomento, api: MomentoApi)
     assert key.refresh_token
 
 
-def test_generate_with_v2_key_sends_the_key_itself(fake_momento: FakeMomento, api: MomentoApi) -> None:
+def test_generate_with_v2_key_sends_the_key_itself(
+    fake_momento: FakeMomento, api: MomentoApi
+) -> None:
     v2 = fake_momento.superuser_v2_key()
     api.generate_api_key(v2, DEFAULT_CELL, ALL_DATA_READ_WRITE, 60)
     [(request, metadata)] = fake_momento.calls("GenerateApiToken")
@@ -231,7 +251,9 @@ def test_bad_endpoint_is_not_a_bad_key(fake_momento: FakeMomento, api: MomentoAp
     assert fake_momento.requests == []
 
 
-def test_endpoint_argument_is_normalised_and_wins(fake_momento: FakeMomento, api: MomentoApi) -> None:
+def test_endpoint_argument_is_normalised_and_wins(
+    fake_momento: FakeMomento, api: MomentoApi
+) -> None:
     other_cell = "cell-1-eu-west-1-1.prod.a.momentohq.com"
     v2 = fake_momento.superuser_v2_key()
     # The fake answers with its own cell; the request went to the override.
@@ -369,7 +391,12 @@ def test_verify_restricted_for_fine_grained_keys_and_disposable_tokens(
 
 
 def test_verify_invalid(fake_momento: FakeMomento, api: MomentoApi) -> None:
-    forged = wrap_v1(jwt.encode({"sub": "x", "ver": 1, "p": ""}, "other-secret-0123456789abcdef0123", algorithm="HS256"), DEFAULT_CELL)
+    forged = wrap_v1(
+        jwt.encode(
+            {"sub": "x", "ver": 1, "p": ""}, "other-secret-0123456789abcdef0123", algorithm="HS256"
+        ),
+        DEFAULT_CELL,
+    )
     result = api.verify(forged, None)
     assert result.status == "invalid"
     assert result.message == (
@@ -396,7 +423,9 @@ def test_verify_not_a_key_is_invalid_without_a_call(
 
 
 def test_verify_unknown_when_unreachable(sleeps: Sleeps) -> None:
-    api = MomentoApi(f"127.0.0.1:{closed_port()}", timeout=TIMEOUT, retries=1, backoff=0.1, sleep=sleeps)
+    api = MomentoApi(
+        f"127.0.0.1:{closed_port()}", timeout=TIMEOUT, retries=1, backoff=0.1, sleep=sleeps
+    )
     with FakeMomento() as other:  # only to mint a key string
         key = other.superuser_key()
     result = api.verify(key, None)
@@ -408,7 +437,9 @@ def test_verify_unknown_when_unreachable(sleeps: Sleeps) -> None:
 
 
 def test_verify_unknown_on_timeout(fake_momento: FakeMomento, sleeps: Sleeps) -> None:
-    api = MomentoApi(fake_momento.override, timeout=SHORT_TIMEOUT, retries=1, backoff=0.0, sleep=sleeps)
+    api = MomentoApi(
+        fake_momento.override, timeout=SHORT_TIMEOUT, retries=1, backoff=0.0, sleep=sleeps
+    )
     fake_momento.delay("ListCaches", SHORT_TIMEOUT + 0.5)
     result = api.verify(fake_momento.superuser_key(), None)
     assert result.status == "unknown"
@@ -448,7 +479,9 @@ def test_disposable_unavailable_then_success(
     fake_momento: FakeMomento, api: MomentoApi, sleeps: Sleeps
 ) -> None:
     fake_momento.fail_next("GenerateDisposableToken", grpc.StatusCode.UNAVAILABLE, count=1)
-    token = api.generate_disposable_token(fake_momento.superuser_key(), None, ALL_DATA_READ_WRITE, 60)
+    token = api.generate_disposable_token(
+        fake_momento.superuser_key(), None, ALL_DATA_READ_WRITE, 60
+    )
     assert token.api_key
     assert len(fake_momento.calls("GenerateDisposableToken")) == 2
     assert sleeps == [0.1]
@@ -481,7 +514,9 @@ def test_generate_is_not_retried_once_sent(
 
 
 def test_generate_timeout_is_not_retried(fake_momento: FakeMomento, sleeps: Sleeps) -> None:
-    api = MomentoApi(fake_momento.override, timeout=SHORT_TIMEOUT, retries=2, backoff=0.1, sleep=sleeps)
+    api = MomentoApi(
+        fake_momento.override, timeout=SHORT_TIMEOUT, retries=2, backoff=0.1, sleep=sleeps
+    )
     fake_momento.delay("GenerateApiToken", SHORT_TIMEOUT + 0.5)
     with pytest.raises(MomentoError) as info:
         api.generate_api_key(fake_momento.superuser_key(), None, ALL_DATA_READ_WRITE, 60)
@@ -496,7 +531,9 @@ def test_refresh_timeout_warns_about_the_spent_refresh_token(
 ) -> None:
     key, refresh = fake_momento.issue_key()
     assert refresh
-    api = MomentoApi(fake_momento.override, timeout=SHORT_TIMEOUT, retries=2, backoff=0.1, sleep=sleeps)
+    api = MomentoApi(
+        fake_momento.override, timeout=SHORT_TIMEOUT, retries=2, backoff=0.1, sleep=sleeps
+    )
     fake_momento.delay("RefreshApiToken", SHORT_TIMEOUT + 0.5)
     with pytest.raises(MomentoError) as info:
         api.refresh_api_key(key, refresh, None)
@@ -523,17 +560,33 @@ def test_generate_connection_refused_is_retried(sleeps: Sleeps) -> None:
 @pytest.mark.parametrize(
     ("status", "code", "transient", "fragment"),
     [
-        (grpc.StatusCode.UNAUTHENTICATED, ErrorCode.AUTHENTICATION, False,
-         "The key was rejected: it is expired, revoked or not a real Momento key."),
+        (
+            grpc.StatusCode.UNAUTHENTICATED,
+            ErrorCode.AUTHENTICATION,
+            False,
+            "The key was rejected: it is expired, revoked or not a real Momento key.",
+        ),
         (grpc.StatusCode.PERMISSION_DENIED, ErrorCode.PERMISSION, False, "PERMISSION_DENIED"),
-        (grpc.StatusCode.INVALID_ARGUMENT, ErrorCode.INVALID_ARGUMENT, False, "refused the request as invalid"),
-        (grpc.StatusCode.RESOURCE_EXHAUSTED, ErrorCode.RESOURCE_EXHAUSTED, True, "a limit was reached"),
+        (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            ErrorCode.INVALID_ARGUMENT,
+            False,
+            "refused the request as invalid",
+        ),
+        (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            ErrorCode.RESOURCE_EXHAUSTED,
+            True,
+            "a limit was reached",
+        ),
         (grpc.StatusCode.INTERNAL, ErrorCode.INTERNAL, True, "internal error"),
         (grpc.StatusCode.NOT_FOUND, ErrorCode.UNKNOWN, False, "Momento answered NOT_FOUND"),
         (grpc.StatusCode.UNIMPLEMENTED, ErrorCode.UNKNOWN, False, "does not offer"),
     ],
 )
-@pytest.mark.parametrize("method", ["GenerateApiToken", "RefreshApiToken", "GenerateDisposableToken"])
+@pytest.mark.parametrize(
+    "method", ["GenerateApiToken", "RefreshApiToken", "GenerateDisposableToken"]
+)
 def test_status_mapping_without_secrets(
     fake_momento: FakeMomento,
     api: MomentoApi,
@@ -550,11 +603,17 @@ def test_status_mapping_without_secrets(
     calls: dict[str, Callable[[], Any]] = {
         "GenerateApiToken": lambda: api.generate_api_key(su, None, ALL_DATA_READ_WRITE, 60),
         "RefreshApiToken": lambda: api.refresh_api_key(fine, refresh, None),
-        "GenerateDisposableToken": lambda: api.generate_disposable_token(su, None, ALL_DATA_READ_WRITE, 60),
+        "GenerateDisposableToken": lambda: api.generate_disposable_token(
+            su, None, ALL_DATA_READ_WRITE, 60
+        ),
     }
     secrets = (su, fake_momento.superuser_jwt, fine, inner_jwt(fine), refresh)
     # A careless server might echo the token back: it must not reach the message.
-    fake_momento.fail_next(method, status, details=f"bad request for {inner_jwt(fine)} / {fake_momento.superuser_jwt} / {refresh}")
+    fake_momento.fail_next(
+        method,
+        status,
+        details=f"bad request for {inner_jwt(fine)} / {fake_momento.superuser_jwt} / {refresh}",
+    )
     with pytest.raises(MomentoError) as info:
         calls[method]()
     error = info.value
@@ -571,7 +630,9 @@ def test_status_mapping_without_secrets(
     assert sleeps == []
 
 
-@pytest.mark.parametrize("method", ["GenerateApiToken", "RefreshApiToken", "GenerateDisposableToken"])
+@pytest.mark.parametrize(
+    "method", ["GenerateApiToken", "RefreshApiToken", "GenerateDisposableToken"]
+)
 def test_missing_fields_are_a_bad_response(
     fake_momento: FakeMomento, api: MomentoApi, method: str
 ) -> None:

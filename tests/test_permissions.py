@@ -139,10 +139,10 @@ def test_validate_name_rejects_non_text() -> None:
 
 
 def test_all_data_read_write_is_the_console_quick_choice() -> None:
-    assert ALL_DATA_READ_WRITE == [
+    assert [
         Grant("cache", "*", None, "readwrite"),
         Grant("topic", "*", "*", "publishsubscribe"),
-    ]
+    ] == ALL_DATA_READ_WRITE
     assert validate_grants(ALL_DATA_READ_WRITE) == ALL_DATA_READ_WRITE
 
 
@@ -159,7 +159,9 @@ def test_validate_grants_counts() -> None:
         validate_grants([])
     many = [Grant.for_cache(f"c{i}", "readonly") for i in range(MAX_GRANTS)]
     assert validate_grants(many) == many
-    with pytest.raises(PermissionSpecError, match="11 permissions given; a key can have at most 10"):
+    with pytest.raises(
+        PermissionSpecError, match="11 permissions given; a key can have at most 10"
+    ):
         validate_grants([*many, Grant.for_cache("extra", "readonly")])
 
 
@@ -263,9 +265,7 @@ def test_from_json_errors(data: object, fragment: str) -> None:
 
 # --- properties ------------------------------------------------------------------------------
 
-_NAME_ALPHABET = "".join(
-    c for c in string.printable if c not in string.whitespace and c != "/"
-)
+_NAME_ALPHABET = "".join(c for c in string.printable if c not in string.whitespace and c != "/")
 names = st.text(alphabet=_NAME_ALPHABET, min_size=1, max_size=255).filter(lambda n: n != "*")
 selectors = st.one_of(st.just("*"), names)
 cache_grants = st.builds(Grant.for_cache, selectors, st.sampled_from(CACHE_ROLES))

@@ -284,6 +284,8 @@ class MomentoKeysApp(App):
         self.dashboard.query_one("#empty").display = not self.records
         self.dashboard.query_one("#table-header").display = bool(self.records)
         self.table.display = bool(self.records)
+        if self.records and self.dashboard.focused is None:
+            self.table.focus()
         self._loaded = True
         self.recount()
         for screen in self.screen_stack[1:]:

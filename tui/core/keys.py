@@ -215,7 +215,11 @@ def make_v1_key(api_key: str, endpoint: str) -> str:
     This is how the JS SDK turns a GenerateApiToken/RefreshApiToken response
     (whose ``api_key`` is a bare JWT) into the key users handle.
     """
-    payload = json.dumps({"endpoint": normalise_endpoint(endpoint), "api_key": api_key.strip()})
+    # Compact JSON, endpoint first: byte for byte what the JS SDK's
+    # JSON.stringify makes, so one key always has one string (and fingerprint).
+    payload = json.dumps(
+        {"endpoint": normalise_endpoint(endpoint), "api_key": api_key.strip()}, separators=(",", ":")
+    )
     return base64.b64encode(payload.encode("utf-8")).decode("ascii")
 
 

@@ -144,11 +144,13 @@ def validate_name(name: str, what: str = "cache name", *, allow_all: bool = Fals
             raise PermissionSpecError(f"The {what} {name!r} contains '/', which is not allowed.")
         if char.isspace():
             raise PermissionSpecError(
-                f"The {what} {name!r} contains whitespace; use letters, digits and punctuation only."
+                f"The {what} {name!r} contains whitespace; "
+                "use letters, digits and punctuation only."
             )
         if not (0x21 <= ord(char) <= 0x7E):
             raise PermissionSpecError(
-                f"The {what} {name!r} contains {char!r}; only printable ASCII characters are allowed."
+                f"The {what} {name!r} contains {char!r}; "
+                "only printable ASCII characters are allowed."
             )
     return name
 
@@ -266,9 +268,7 @@ def to_json(grants: Iterable[Grant]) -> list[dict[str, Any]]:
     ``{"kind": "cache", "cache": "prod", "topic": null, "role": "readonly"}``;
     the order of the grants is kept (it is the order the user chose).
     """
-    return [
-        {"kind": g.kind, "cache": g.cache, "topic": g.topic, "role": g.role} for g in grants
-    ]
+    return [{"kind": g.kind, "cache": g.cache, "topic": g.topic, "role": g.role} for g in grants]
 
 
 def from_json(data: Iterable[Mapping[str, Any]]) -> list[Grant]:

@@ -6,7 +6,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -27,24 +27,26 @@ class EditScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         r = self.record
-        with VerticalScroll(classes="dialog"):
+        with Vertical(classes="dialog"):
             yield Static(f"Edit {escape(r.name)}", classes="title")
-            yield Label("Name")
-            yield Input(value=r.name, id="name")
-            yield Label("Where is it used? (notes)")
-            yield Input(value=r.notes, id="notes")
-            yield Label("Tags")
-            yield Input(value=", ".join(r.tags), id="tags")
-            yield Label("Key type")
-            yield Select(KEY_TYPES, value=r.key_type.value, allow_blank=False, id="type")
-            yield Label("Endpoint")
-            yield Input(value=r.endpoint or "", placeholder="cell-4-us-west-2-1.prod.a.momentohq.com", id="endpoint")
-            yield Label("Warning when less than … is left (blank: the global setting)")
-            yield Input(value=countdown(r.warning_seconds) if r.warning_seconds else "", placeholder="e.g. 14d",
-                        id="warning")
-            yield Label("Critical when less than … is left (blank: the global setting)")
-            yield Input(value=countdown(r.critical_seconds) if r.critical_seconds else "", placeholder="e.g. 3d",
-                        id="critical")
+            with Grid(classes="form"):
+                yield Label("Name")
+                yield Input(value=r.name, id="name", compact=True)
+                yield Label("Used where")
+                yield Input(value=r.notes, placeholder="notes: where this key is deployed", id="notes", compact=True)
+                yield Label("Tags")
+                yield Input(value=", ".join(r.tags), placeholder="prod, orders", id="tags", compact=True)
+                yield Label("Key type")
+                yield Select(KEY_TYPES, value=r.key_type.value, allow_blank=False, id="type", compact=True)
+                yield Label("Endpoint")
+                yield Input(value=r.endpoint or "", placeholder="cell-4-us-west-2-1.prod.a.momentohq.com",
+                            id="endpoint", compact=True)
+                yield Label("Warn at")
+                yield Input(value=countdown(r.warning_seconds) if r.warning_seconds else "",
+                            placeholder="time left, e.g. 14d (blank: global setting)", id="warning", compact=True)
+                yield Label("Critical at")
+                yield Input(value=countdown(r.critical_seconds) if r.critical_seconds else "",
+                            placeholder="time left, e.g. 3d (blank: global setting)", id="critical", compact=True)
             yield Static("", id="error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -8,7 +8,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
@@ -86,26 +86,33 @@ class ImportScreen(ModalScreen[None]):
         self.source_path: str | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog", id="import-dialog"):
+        with Vertical(classes="dialog", id="import-dialog"):
             yield Static(self.title_text, classes="title")
-            yield Static("Paste the key, or type the path of a file holding it or the console's Download JSON. "
-                         "The secret goes to your OS keyring only.", classes="hint")
-            yield Label("Key or file path")
-            yield Input(placeholder="paste here (hidden) or ~/Downloads/momento-api-key.json", password=True,
-                        id="key")
-            yield Checkbox("show what I typed", id="show")
-            yield Static("", id="preview", classes="preview")
-            yield Label("Name (unique)")
-            yield Input(value=self.initial_name, placeholder="e.g. orders-api prod", id="name")
-            yield Label("Endpoint (v2 keys only: the cell they are used with)")
-            yield Input(placeholder="cell-4-us-west-2-1.prod.a.momentohq.com", id="endpoint")
-            yield Label("Key type")
-            yield Select(KEY_TYPES, value=self.initial_type.value, allow_blank=False, id="type")
-            yield Checkbox("this is a disposable token (short-lived, cannot be refreshed)", id="disposable")
-            yield Label("Where is it used? (notes)")
-            yield Input(placeholder="e.g. k8s secret orders/momento in prod-eu", id="notes")
-            yield Label("Tags")
-            yield Input(placeholder="prod, orders", id="tags")
+            yield Static("Paste the key, or type the path of a file holding it or the console's "
+                         "[i]Download JSON[/i]. The secret goes to your OS keyring only.", classes="hint")
+            with Grid(classes="form"):
+                yield Label("Key or file")
+                yield Input(placeholder="paste (hidden) or ~/Downloads/momento-api-key.json", password=True,
+                            id="key", compact=True)
+                yield Static()
+                yield Checkbox("show what I typed", id="show", compact=True)
+            yield Static("[dim]waiting for a key…[/dim]", id="preview", classes="preview")
+            with Grid(classes="form"):
+                yield Label("Name")
+                yield Input(value=self.initial_name, placeholder="unique, e.g. orders-api prod", id="name",
+                            compact=True)
+                yield Label("Endpoint")
+                yield Input(placeholder="v2 keys only, e.g. cell-4-us-west-2-1.prod.a.momentohq.com",
+                            id="endpoint", compact=True)
+                yield Label("Key type")
+                yield Select(KEY_TYPES, value=self.initial_type.value, allow_blank=False, id="type", compact=True)
+                yield Static()
+                yield Checkbox("disposable token (short-lived, cannot be refreshed)", id="disposable", compact=True)
+                yield Label("Used where")
+                yield Input(placeholder="notes, e.g. k8s secret orders/momento in prod-eu", id="notes",
+                            compact=True)
+                yield Label("Tags")
+                yield Input(placeholder="prod, orders", id="tags", compact=True)
             yield Static("", id="error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -10,6 +10,7 @@ secret written for it is taken back out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..core.clock import Clock, SystemClock
 from ..core.keys import Inspection
@@ -18,6 +19,9 @@ from ..core.policy import status_of
 from .config import Settings
 from .store import DuplicateKey, DuplicateName, Store, StoreError
 from .vault import Health, SecretMissing, Vault, VaultError
+
+if TYPE_CHECKING:
+    from .momento import GeneratedKey
 
 NAME_MAX = 100
 
@@ -103,9 +107,17 @@ class Keeper:
         notes: str = "",
         tags: list[str] | None = None,
         action: str = "imported",
+        permissions: list[dict] | None = None,
+        require_secret: bool = False,
     ) -> ImportResult:
-        """Track a key: its secret in the keyring (when one is usable), its metadata in SQLite."""
+        """Track a key: its secret in the keyring (when one is usable), its metadata in SQLite.
+
+        With ``require_secret`` (a key that exists nowhere else yet, such as a
+        freshly generated one) nothing is written unless the secret can be
+        stored: the caller keeps the key and offers another way to save it.
+        """
         record = record_from(inspection, name, key_type=key_type, kind=kind, notes=notes, tags=tags)
+        record.permissions = permissions
         warnings: list[str] = []
         if record.endpoint is None:
             warnings.append("no endpoint known for this key: set one with the editor or --endpoint")
@@ -115,11 +127,15 @@ class Keeper:
         if self.vault.status.health is Health.UNCHECKED:
             self.vault.probe()
         stored = False
+        if require_secret and not self.vault.writable():
+            raise KeeperError(f"the key was not stored: {self.vault.status.summary()}")
         if self.vault.writable():
             try:
                 self.vault.put(record.fingerprint, inspection.secret, inspection.refresh_token)
                 stored = True
             except VaultError as exc:
+                if require_secret:
+                    raise KeeperError(f"the key was not stored: {exc}") from None
                 warnings.append(f"secret NOT stored: {exc}; tracking metadata only")
         else:
             hint = ""
@@ -139,6 +155,40 @@ class Keeper:
                 self._take_back(record.fingerprint)
             raise
         return ImportResult(record, warnings)
+
+    def store_generated(
+        self,
+        generated: "GeneratedKey",
+        name: str,
+        *,
+        key_type: KeyType = KeyType.FINE_GRAINED,
+        kind: Kind = Kind.V1,
+        permissions: list[dict] | None = None,
+        notes: str = "",
+        tags: list[str] | None = None,
+        action: str = "generated",
+    ) -> ImportResult:
+        """Store a key Momento just made: secret and refresh token in the keyring,
+        record in SQLite, or nothing at all (KeeperError/StoreError) so the
+        caller can keep the key on screen and retry."""
+        from dataclasses import replace
+
+        from ..core.keys import inspect_key
+        from ..core.model import ExpirySource
+
+        inspection = replace(
+            inspect_key(generated.api_key, endpoint=generated.endpoint),
+            expires_at=generated.valid_until,
+            expiry_source=ExpirySource.VALID_UNTIL,
+            refresh_token=generated.refresh_token,
+            source="generated",
+        )
+        if inspection.issued_at is None:
+            inspection = replace(inspection, issued_at=self.now())
+        return self.import_key(
+            inspection, name, key_type=key_type, kind=kind, notes=notes, tags=tags, action=action,
+            permissions=permissions, require_secret=True,
+        )
 
     def _take_back(self, fingerprint: str) -> None:
         # Only remove the secret if no other record holds the same key.

@@ -70,11 +70,13 @@ import grpc
 from momento_wire_types.generated import (
     auth_pb2,
     auth_pb2_grpc,
+)
+from momento_wire_types.generated import (
     permissionmessages_pb2 as perm_pb2,
 )
 
 from tui import __version__
-from tui.core.keys import KeyFormatError, inspect_key, normalise_endpoint
+from tui.core.keys import KeyFormatError, inspect_key, make_v1_key, normalise_endpoint
 from tui.core.permissions import ALL, Grant, validate_grants
 
 if TYPE_CHECKING:  # the SDK is imported lazily: it is only needed by two calls
@@ -108,15 +110,15 @@ T = TypeVar("T")
 class ErrorCode(str, enum.Enum):
     """What kind of failure a :class:`MomentoError` is."""
 
-    AUTHENTICATION = "authentication"          # UNAUTHENTICATED: the key is bad
-    PERMISSION = "permission"                  # PERMISSION_DENIED: key fine, not allowed
-    INVALID_ARGUMENT = "invalid_argument"      # the request was refused as invalid
-    UNAVAILABLE = "unavailable"                # could not reach Momento
-    TIMEOUT = "timeout"                        # no answer within the deadline
+    AUTHENTICATION = "authentication"  # UNAUTHENTICATED: the key is bad
+    PERMISSION = "permission"  # PERMISSION_DENIED: key fine, not allowed
+    INVALID_ARGUMENT = "invalid_argument"  # the request was refused as invalid
+    UNAVAILABLE = "unavailable"  # could not reach Momento
+    TIMEOUT = "timeout"  # no answer within the deadline
     RESOURCE_EXHAUSTED = "resource_exhausted"  # a rate or account limit
-    BAD_RESPONSE = "bad_response"              # an answer without required fields
-    INTERNAL = "internal"                      # Momento's own error
-    UNKNOWN = "unknown"                        # anything else
+    BAD_RESPONSE = "bad_response"  # an answer without required fields
+    INTERNAL = "internal"  # Momento's own error
+    UNKNOWN = "unknown"  # anything else
 
 
 _TRANSIENT: Final = frozenset(
@@ -194,23 +196,17 @@ class VerifyResult:
 
 
 def wrap_v1_key(raw_jwt: str, endpoint: str) -> str:
-    """The v1 key string for a raw JWT and its endpoint.
-
-    The JS SDK builds it as ``encodeToBase64(JSON.stringify({endpoint,
-    api_key}))``: compact JSON, ``endpoint`` first, standard base64.
-    """
-    payload = json.dumps(
-        {"endpoint": endpoint, "api_key": raw_jwt}, separators=(",", ":"), ensure_ascii=False
-    )
-    return base64.b64encode(payload.encode("utf-8")).decode("ascii")
+    """The v1 key string for a raw JWT and its endpoint, as the JS SDK wraps it
+    (one implementation: :func:`tui.core.keys.make_v1_key`)."""
+    return make_v1_key(raw_jwt, endpoint)
 
 
-_CACHE_ROLE: Final[Mapping[str, int]] = {
+_CACHE_ROLE: Final[Mapping[str, perm_pb2.CacheRole]] = {
     "readwrite": perm_pb2.CacheReadWrite,
     "readonly": perm_pb2.CacheReadOnly,
     "writeonly": perm_pb2.CacheWriteOnly,
 }
-_TOPIC_ROLE: Final[Mapping[str, int]] = {
+_TOPIC_ROLE: Final[Mapping[str, perm_pb2.TopicRole]] = {
     "publishsubscribe": perm_pb2.TopicReadWrite,
     "subscribeonly": perm_pb2.TopicReadOnly,
     "publishonly": perm_pb2.TopicWriteOnly,
@@ -279,7 +275,9 @@ def _sdk_permissions(grants: Sequence[Grant]) -> list[SdkPermission]:
         if grant.kind == "cache":
             result.append(CachePermission(caches, cache_roles[grant.role]))
         else:
-            topics = TopicSelector(AllTopics() if grant.topic == ALL else TopicName(grant.topic or ""))
+            topics = TopicSelector(
+                AllTopics() if grant.topic == ALL else TopicName(grant.topic or "")
+            )
             result.append(TopicPermission(topic_roles[grant.role], caches, topics))
     return result
 
@@ -351,7 +349,7 @@ class _Target:
         return self.address
 
 
-class _Failure(Exception):
+class _AttemptError(Exception):
     """One attempt failed, in gRPC terms. ``sent=False``: certainly never sent."""
 
     def __init__(self, status: grpc.StatusCode, details: str, *, sent: bool = True) -> None:
@@ -437,7 +435,7 @@ class MomentoApi:
         secrets = (auth_key, token)
 
         def call(channel: grpc.Channel, metadata: list[tuple[str, str]]) -> Any:
-            stub = auth_pb2_grpc.AuthStub(channel)
+            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
             return stub.GenerateApiToken(request, metadata=metadata, timeout=self.timeout)
 
         response = self._with_retries(
@@ -447,7 +445,9 @@ class MomentoApi:
             _GENERATE, response, expect_expiry=valid_for_seconds is not None
         )
 
-    def refresh_api_key(self, api_key: str, refresh_token: str, endpoint: str | None) -> GeneratedKey:
+    def refresh_api_key(
+        self, api_key: str, refresh_token: str, endpoint: str | None
+    ) -> GeneratedKey:
         """Swap a key and its refresh token for a new pair (``RefreshApiToken``).
 
         Works only before the key expires; the refresh token works once. The
@@ -463,7 +463,7 @@ class MomentoApi:
         secrets = (api_key, token, refresh_token)
 
         def call(channel: grpc.Channel, metadata: list[tuple[str, str]]) -> Any:
-            stub = auth_pb2_grpc.AuthStub(channel)
+            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
             return stub.RefreshApiToken(request, metadata=metadata, timeout=self.timeout)
 
         response = self._with_retries(
@@ -485,7 +485,9 @@ class MomentoApi:
         refresh token. Must not be called from a thread running an event loop.
         """
         if grants is None:
-            raise ValueError("A disposable token needs explicit permissions; it cannot be super user.")
+            raise ValueError(
+                "A disposable token needs explicit permissions; it cannot be super user."
+            )
         grants = validate_grants(grants)
         if valid_for_seconds is None:
             raise ValueError("A disposable token must expire.")
@@ -561,7 +563,9 @@ class MomentoApi:
             configuration = Configurations.Laptop.latest().with_retry_strategy(
                 FixedCountRetryStrategy(max_attempts=0)  # our retry policy applies
             )
-            async with CacheClientAsync(configuration, credentials, timedelta(seconds=60)) as client:
+            async with CacheClientAsync(
+                configuration, credentials, timedelta(seconds=60)
+            ) as client:
                 response = await client.list_caches()
             if isinstance(response, ListCaches.Success):
                 return len(response.caches)
@@ -587,7 +591,9 @@ class MomentoApi:
                 )
             return VerifyResult("unknown", f"Could not check the key. {error.message}", error)
         plural = "cache" if count == 1 else "caches"
-        return VerifyResult("valid", f"Momento accepted the key; it can list caches ({count} {plural}).")
+        return VerifyResult(
+            "valid", f"Momento accepted the key; it can list caches ({count} {plural})."
+        )
 
     # --- internals ------------------------------------------------------------------
 
@@ -646,7 +652,7 @@ class MomentoApi:
         while True:
             try:
                 return attempt()
-            except _Failure as failure:
+            except _AttemptError as failure:
                 retry = failure.status in _RETRYABLE and (op.idempotent or not failure.sent)
                 if not retry or tries >= self.retries:
                     raise self._error(op, target, failure, secrets, tries + 1) from None
@@ -671,7 +677,7 @@ class MomentoApi:
             try:
                 return call(channel, self._metadata(token))
             except grpc.RpcError as exc:
-                raise _Failure(exc.code(), exc.details() or "") from None
+                raise _AttemptError(exc.code(), exc.details() or "") from None
         finally:
             if op.idempotent:
                 channel.close()
@@ -701,13 +707,13 @@ class MomentoApi:
         channel.subscribe(on_change, try_to_connect=True)
         try:
             if not event.wait(self.timeout):
-                raise _Failure(
+                raise _AttemptError(
                     grpc.StatusCode.DEADLINE_EXCEEDED,
                     f"could not connect within {self.timeout:g} s",
                     sent=False,
                 )
             if seen[0] is not grpc.ChannelConnectivity.READY:
-                raise _Failure(
+                raise _AttemptError(
                     grpc.StatusCode.UNAVAILABLE,
                     "could not connect (the host name did not resolve, the connection was "
                     "refused, or the TLS handshake failed)",
@@ -722,8 +728,8 @@ class MomentoApi:
         async def bounded() -> Any:
             try:
                 return await asyncio.wait_for(attempt(), self.timeout)
-            except asyncio.TimeoutError:
-                raise _Failure(
+            except TimeoutError:
+                raise _AttemptError(
                     grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer within {self.timeout:g} s"
                 ) from None
 
@@ -754,7 +760,12 @@ class MomentoApi:
         )
 
     def _error(
-        self, op: _Op, target: _Target, failure: _Failure, secrets: Sequence[str], attempts: int
+        self,
+        op: _Op,
+        target: _Target,
+        failure: _AttemptError,
+        secrets: Sequence[str],
+        attempts: int,
     ) -> MomentoError:
         status = failure.status
         details = _scrub(failure.details, secrets)
@@ -767,7 +778,9 @@ class MomentoApi:
                 "is rejected, generate a new key (the current key stays valid until it expires)."
             )
         elif unsure:
-            maybe = " The key may have been created anyway; check the Momento console before retrying."
+            maybe = (
+                " The key may have been created anyway; check the Momento console before retrying."
+            )
         else:
             maybe = ""
 
@@ -875,15 +888,15 @@ _SDK_CODE_TO_STATUS: Final[Mapping[str, grpc.StatusCode]] = {
 }
 
 
-def _sdk_failure(response: Any) -> _Failure:
-    """An SDK ``*.Error`` response as a :class:`_Failure` (gRPC status and details)."""
+def _sdk_failure(response: Any) -> _AttemptError:
+    """An SDK ``*.Error`` response as a :class:`_AttemptError` (gRPC status and details)."""
     inner = response.inner_exception
     transport = getattr(inner, "transport_details", None)
     grpc_details = getattr(transport, "grpc", None)
     if grpc_details is not None and isinstance(grpc_details.code, grpc.StatusCode):
-        return _Failure(grpc_details.code, grpc_details.details or "")
+        return _AttemptError(grpc_details.code, grpc_details.details or "")
     status = _SDK_CODE_TO_STATUS.get(response.error_code.name, grpc.StatusCode.UNKNOWN)
-    return _Failure(status, getattr(inner, "message", "") or "")
+    return _AttemptError(status, getattr(inner, "message", "") or "")
 
 
 def _unwrap_sdk_token(wrapped: str) -> tuple[str, str]:
@@ -895,4 +908,7 @@ def _unwrap_sdk_token(wrapped: str) -> tuple[str, str]:
     if not isinstance(data, dict):
         return "", ""
     api_key, endpoint = data.get("api_key"), data.get("endpoint")
-    return (api_key if isinstance(api_key, str) else "", endpoint if isinstance(endpoint, str) else "")
+    return (
+        api_key if isinstance(api_key, str) else "",
+        endpoint if isinstance(endpoint, str) else "",
+    )
