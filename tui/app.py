@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -331,7 +332,18 @@ class MomentoKeysApp(App):
         shown = len(table.rows)
         text = f"{shown} of {len(self.records)} shown · " if table.filter_text else ""
         legend = "  ".join(f"{GLYPHS[st]} {LABELS[st].lower()}" for st in Status)
-        self.dashboard.query_one("#summary", Static).update(f"{text}sorted by {table.sort}    [dim]{legend}[/dim]")
+        vault = self.keeper.vault.status
+        if self.readonly:
+            where = "keyring not used"
+        elif vault.health is Health.SECURE:
+            where = f"🔒 {vault.description}"
+        elif vault.health is Health.UNCHECKED:
+            where = "checking the keyring…"
+        else:
+            where = "⚠ secrets not stored"
+        self.dashboard.query_one("#summary", Static).update(
+            f"{text}sorted by {table.sort} · {escape(where)}    [dim]{legend}[/dim]"
+        )
 
     # ---- time ---------------------------------------------------------------------------
     def tick(self) -> None:
@@ -352,6 +364,7 @@ class MomentoKeysApp(App):
 
     def on_vault_checked(self, _: VaultChecked) -> None:
         self.update_banner()
+        self.refresh_summary()
         status = self.keeper.vault.status
         if status.health is not Health.SECURE:
             self.notify(status.summary(), title="Keyring", severity="warning", timeout=10)

@@ -21,24 +21,37 @@ DAY = 86400
 
 _SIGNER = secrets.token_hex(32)
 
+
+def _token(rng: random.Random | None, nbytes: int) -> str:
+    """Random text: from `rng` when given (reproducible screenshots), else the OS."""
+    if rng is None:
+        return secrets.token_urlsafe(nbytes)
+    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+                   for _ in range(nbytes * 4 // 3))
+
 SERVICES = ["orders-api", "checkout", "session-store", "leaderboard", "chat-fanout", "feature-flags",
             "rate-limiter", "search-cache", "inventory", "notifications", "pricing", "user-profile",
             "cart", "recommendations", "media-thumbs", "auth-gateway"]
 ENVS = ["prod", "staging", "dev", "ci", "canary"]
 
 
-def fake_v1_key(endpoint: str, *, issued_at: int, expires_at: int | None, sub: str = "demo") -> str:
-    claims: dict = {"sub": sub, "ver": 1, "p": secrets.token_urlsafe(24), "iat": issued_at}
-    if expires_at is not None:
-        claims["exp"] = expires_at
-    return make_v1_key(jwt.encode(claims, _SIGNER, algorithm="HS256"), endpoint)
+def _signer(rng: random.Random | None) -> str:
+    return _SIGNER if rng is None else _token(rng, 32)
 
 
-def fake_v2_key(*, issued_at: int, expires_at: int | None) -> str:
-    claims: dict = {"t": "g", "jti": secrets.token_hex(8), "iat": issued_at}
+def fake_v1_key(endpoint: str, *, issued_at: int, expires_at: int | None, sub: str = "demo",
+                rng: random.Random | None = None) -> str:
+    claims: dict = {"sub": sub, "ver": 1, "p": _token(rng, 24), "iat": issued_at}
     if expires_at is not None:
         claims["exp"] = expires_at
-    return jwt.encode(claims, _SIGNER, algorithm="HS256")
+    return make_v1_key(jwt.encode(claims, _signer(rng), algorithm="HS256"), endpoint)
+
+
+def fake_v2_key(*, issued_at: int, expires_at: int | None, rng: random.Random | None = None) -> str:
+    claims: dict = {"t": "g", "jti": _token(rng, 8), "iat": issued_at}
+    if expires_at is not None:
+        claims["exp"] = expires_at
+    return jwt.encode(claims, _signer(rng), algorithm="HS256")
 
 
 def console_json(key: str, valid_until: int | None, refresh_token: str | None) -> str:
@@ -64,20 +77,22 @@ SHOWCASE = [
 ]
 
 
-def showcase(now: int) -> list[tuple[dict, str, str | None]]:
-    """(record fields, secret, refresh token) for the showcase keys."""
+def showcase(now: int, seed: int | None = None) -> list[tuple[dict, str, str | None]]:
+    """(record fields, secret, refresh token) for the showcase keys; `seed`
+    makes the throwaway secrets (and so the fingerprints) reproducible."""
+    rng = random.Random(seed) if seed is not None else None
     out = []
     for name, kind, key_type, region, days_ago, life, notes, refresh in SHOWCASE:
         issued = now - days_ago * DAY - 3 * HOUR - 17 * 60
         expires = None if life is None else issued + life
         endpoint = PUBLIC_REGIONS[region][1]
         if kind is Kind.V2:
-            secret = fake_v2_key(issued_at=issued, expires_at=expires)
+            secret = fake_v2_key(issued_at=issued, expires_at=expires, rng=rng)
         else:
-            secret = fake_v1_key(endpoint, issued_at=issued, expires_at=expires)
+            secret = fake_v1_key(endpoint, issued_at=issued, expires_at=expires, rng=rng)
         fields = {"name": name, "kind": kind, "key_type": key_type, "endpoint": endpoint, "notes": notes,
                   "tags": name.split()[-1:]}
-        out.append((fields, secret, secrets.token_urlsafe(32) if refresh else None))
+        out.append((fields, secret, _token(rng, 32) if refresh else None))
     return out
 
 

@@ -16,14 +16,14 @@ def build_app(keeper: Keeper, *, readonly: bool = False, **kwargs) -> MomentoKey
     return MomentoKeysApp(keeper, readonly=readonly, **kwargs)
 
 
-def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:") -> Keeper:
+def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:", seed: int | None = None) -> Keeper:
     """A keeper over an in-memory database and keyring, filled with the showcase keys."""
     clock = clock or SystemClock()
     vault = Vault(MemoryKeyring())
     vault.probe()
     keeper = Keeper(Store(path), vault, Settings(), clock)
     now = int(clock.now())
-    for fields, secret, refresh in showcase(now):
+    for fields, secret, refresh in showcase(now, seed):
         text = secret
         if refresh:
             expires = inspect_text(secret, endpoint=fields["endpoint"]).expires_at
@@ -35,5 +35,5 @@ def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:") -> Keeper
     return keeper
 
 
-def build_demo_app(clock: Clock | None = None, **kwargs) -> MomentoKeysApp:
-    return build_app(demo_keeper(clock), **kwargs)
+def build_demo_app(clock: Clock | None = None, *, seed: int | None = None, **kwargs) -> MomentoKeysApp:
+    return build_app(demo_keeper(clock, seed=seed), **kwargs)
