@@ -13,7 +13,7 @@ from functools import partial
 
 from rich.markup import escape
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
@@ -85,6 +85,7 @@ class KeysCommands(Provider):
         ]
         if not app.readonly:
             items += [
+                ("Generate a new key (wizard)", "Fine-grained key or short-lived token, step by step", "new_key"),
                 ("Import a key", "Paste a key or give the path of the console's Download JSON", "import_key"),
                 ("Edit the selected key", "Name, notes, tags, thresholds", "edit_selected"),
                 ("Delete the selected key", "Removes its record and its keyring entry", "delete_selected"),
@@ -109,6 +110,7 @@ class Dashboard(Screen):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("n", "new_key", "New key", id="new_key"),
         Binding("i", "import_key", "Import", id="import"),
         Binding("e", "edit_selected", "Edit", id="edit"),
         Binding("d,delete", "delete_selected", "Delete", id="delete"),
@@ -178,6 +180,9 @@ class Dashboard(Screen):
     def action_import_key(self) -> None:
         self.app.action_import_key()  # type: ignore[attr-defined]
 
+    def action_new_key(self) -> None:
+        self.app.action_new_key()  # type: ignore[attr-defined]
+
     def action_edit_selected(self) -> None:
         self.app.action_edit_selected()  # type: ignore[attr-defined]
 
@@ -206,7 +211,7 @@ Keys are made in the Momento console (console.gomomento.com → API keys).
 Secrets go to your OS keyring; this tool's database keeps only metadata.
 Press [b]?[/b] for help, [b]ctrl+p[/b] for all commands."""
 
-WRITE_ACTIONS = {"import_key", "edit_selected", "delete_selected", "copy_selected"}
+WRITE_ACTIONS = {"import_key", "new_key", "edit_selected", "delete_selected", "copy_selected"}
 
 
 class MomentoKeysApp(App):
@@ -222,9 +227,11 @@ class MomentoKeysApp(App):
     ]
 
     def __init__(self, keeper: Keeper, *, readonly: bool = False, watch_interval: float = POLL_SECONDS,
-                 tick: bool = True) -> None:
+                 tick: bool = True, api_factory=None) -> None:
         super().__init__()
         self.keeper = keeper
+        # Builds the Momento API client (tests point it at a local fake server).
+        self.api_factory = api_factory
         self.readonly = readonly or keeper.store.readonly
         self.records: list[KeyRecord] = []
         self.summary = Summary(0, {s: 0 for s in Status}, float("inf"))
@@ -252,10 +259,6 @@ class MomentoKeysApp(App):
             self.set_interval(1.0, self.tick, name="countdown")
         if self._watch_interval:
             self.set_interval(self._watch_interval, self.poll_changes, name="watch-db")
-
-    def get_system_commands(self, screen: Screen):
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Import a key", "Paste a key or the console's Download JSON", self.action_import_key)
 
     @property
     def dashboard(self) -> Dashboard:
@@ -366,7 +369,12 @@ class MomentoKeysApp(App):
         self.update_banner()
         self.refresh_summary()
         status = self.keeper.vault.status
-        if status.health is not Health.SECURE:
+        if status.health is Health.SECURE:
+            return
+        if self.keeper.vault.writable():
+            self.notify(f"Secrets go to an insecure keyring ({status.description}): you allowed this",
+                        title="Keyring", severity="warning", timeout=10)
+        else:
             self.notify(status.summary(), title="Keyring", severity="warning", timeout=10)
 
     def update_banner(self) -> None:
@@ -429,6 +437,13 @@ class MomentoKeysApp(App):
         from .screens.import_key import ImportScreen
 
         self.push_screen(ImportScreen())
+
+    def action_new_key(self) -> None:
+        if self.readonly:
+            return
+        from .screens.wizard import WizardScreen
+
+        self.push_screen(WizardScreen())
 
     def action_edit_selected(self) -> None:
         record = self.selected()

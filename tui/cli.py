@@ -1,7 +1,9 @@
 """Command line: no subcommand starts the dashboard; subcommands run headless.
 
-The headless paths (list, check, import, inspect, doctor) import neither
-Textual nor the Momento SDK, so they start fast enough for cron.
+The headless paths (list, check, import, inspect, doctor, export, env) import
+neither Textual nor the Momento SDK, so they start fast enough for cron. Only
+the commands that call Momento (generate, verify) import grpc and momento,
+and only when they run.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--allow-insecure-keyring", action="store_true",
                         default=argparse.SUPPRESS if suppress else False,
                         help="store secrets even in a keyring backend that is not secure (plaintext files)")
+    parser.add_argument("--endpoint-override", metavar="HOST:PORT", default=default,
+                        help="send every Momento call (generate, verify) to this plaintext gRPC server "
+                             "instead of Momento: Momento Local or a test server "
+                             "(default: $MOMENTO_KEYS_ENDPOINT_OVERRIDE)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", parents=[common], help="keyring, database and versions: what is wrong and how to fix it")
     p.add_argument("--json", action="store_true")
+
+    _momento_parsers(sub, common)
     return parser
 
 
@@ -518,6 +526,637 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- commands that use a stored secret: generate, verify, export, env -------------------
+
+GENERATE_EPILOG = """\
+--expires takes a duration (30d, 12h, 2w, 1d12h; units s m h d w mo y), a date
+YYYY-MM-DD (the key then lasts until 23:59:59 local time that day, which must be
+in the future), or `never` (only with --yes-never: Momento advises against keys
+that never expire). A disposable token must expire within 25 hours (the
+service's limit).
+
+Everything is checked before Momento is called: the arguments, the names, the
+acting key's secret and that the keyring can store the new key.
+
+The new key goes straight into the keyring and the database; it is never
+printed. If it cannot be stored after Momento made it, it is written to a rescue
+file (Download JSON, mode 0600) in a `rescue/` folder next to the database and
+the error says where and how to import it.
+
+exit codes:
+  0  generated and stored
+  1  nothing was generated: bad arguments, unknown names, no usable keyring, or
+     Momento refused (for example PERMISSION_DENIED: the --using key is not a
+     super-user key)
+  2  usage error (argparse)
+  3  Momento could not be reached or did not answer; nothing was stored. For an
+     API key the message says whether it may have been created anyway
+  4  Momento made the key but it could not be stored: it is in a rescue file
+     (path on stderr; import it with `momento-keys import --file PATH`)
+"""
+
+VERIFY_EPILOG = """\
+Asks Momento with one ListCaches call whether the key works.
+
+exit codes (like `check`, any failure to get an answer is 3):
+  0  valid, or valid but restricted (authenticated but may not list caches:
+     expected for fine-grained keys and disposable tokens)
+  2  invalid: Momento rejected the key (expired, revoked, forged)
+  3  unknown: Momento could not be reached, or the key could not be read
+     (no such name, no secret stored, keyring error, usage error)
+"""
+
+EXPORT_EPILOG = """\
+Writes the console's Download JSON: {"apiKey", "refreshToken" (when the key has
+one), "validUntil" (epoch seconds, 0 = never; left out when the expiry is
+unknown), "endpoint"}. `momento-keys import --file` reads it back.
+
+With --out the file is written atomically (a 0600 temporary file in the same
+directory, then renamed) and an existing file is kept unless --force is given.
+Without --out (or with --out -) the JSON goes to stdout, but only when stdout is
+not a terminal (a pipe or a redirect); --stdout prints it on a terminal too.
+
+exit codes: 0 exported, 1 error (nothing written), 2 usage error.
+"""
+
+ENV_EPILOG = """\
+Prints shell lines that set MOMENTO_API_KEY and MOMENTO_ENDPOINT, quoted for
+POSIX shells:
+
+  eval "$(momento-keys env NAME)"
+
+To keep the secret off the screen, the lines are printed only when stdout is not
+a terminal (as inside $(...)); --stdout prints them on a terminal too.
+
+exit codes: 0 printed, 1 error, 2 usage error.
+"""
+
+UINT32_MAX = 2**32 - 1
+DISPOSABLE_MAX_SECONDS = 25 * 3600  # the service's limit for disposable tokens (2026)
+EXIT_MOMENTO_UNREACHABLE = 3
+EXIT_RESCUED = 4
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError("must be between 0 and 600 seconds")
+    return value
+
+
+def _momento_parsers(sub, common: argparse.ArgumentParser) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "generate", parents=[common], formatter_class=raw, epilog=GENERATE_EPILOG,
+        help="make a fine-grained API key or a disposable token with a tracked super-user key",
+        description="Ask Momento for a new fine-grained API key (or, with --disposable, a disposable\n"
+                    "token), made with the tracked super-user key --using, and track it.")
+    p.add_argument("--name", required=True, help="a unique name for the new key")
+    p.add_argument("--using", required=True, metavar="NAME",
+                   help="the tracked super-user key that makes it (its secret is read from the keyring)")
+    p.add_argument("--expires", required=True, metavar="WHEN",
+                   help="30d, 12h, 2w, ..., a date YYYY-MM-DD (until 23:59:59 local time), or never")
+    p.add_argument("--yes-never", action="store_true",
+                   help="confirm --expires never (Momento advises against keys that never expire)")
+    p.add_argument("--cache", action="append", default=[], metavar="CACHE=ROLE",
+                   help="a cache permission, repeatable; CACHE may be '*' for all caches (including future "
+                        "ones); ROLE readwrite, readonly or writeonly")
+    p.add_argument("--topic", action="append", default=[], metavar="CACHE/TOPIC=ROLE",
+                   help="a topic permission, repeatable; CACHE and TOPIC may be '*'; ROLE publishsubscribe, "
+                        "subscribeonly or publishonly")
+    p.add_argument("--all-data", action="store_true",
+                   help="read-write on all caches and publish-subscribe on all topics")
+    p.add_argument("--disposable", action="store_true",
+                   help="a disposable token (data only, no refresh token, at most 25 hours) instead of an API key")
+    p.add_argument("--notes", default="", help="where this key is used")
+    p.add_argument("--tags", default="", help="comma- or space-separated tags")
+    p.add_argument("--timeout", type=_positive_seconds, default=15.0, metavar="SECONDS",
+                   help="deadline of each Momento call (default 15)")
+    p.add_argument("--json", action="store_true", help="print the new record as JSON (never the secret)")
+
+    p = sub.add_parser("verify", parents=[common], formatter_class=raw, epilog=VERIFY_EPILOG,
+                       help="ask Momento whether a tracked key works: exit 0 valid/restricted, 2 invalid, 3 unknown",
+                       description="Ask Momento whether a tracked key works.")
+    p.add_argument("name", metavar="NAME", help="the tracked key")
+    p.add_argument("--timeout", type=_positive_seconds, default=15.0, metavar="SECONDS",
+                   help="deadline of each Momento call (default 15)")
+    p.add_argument("--json", action="store_true", help='print {"name", "status", "message"}')
+
+    p = sub.add_parser("export", parents=[common], formatter_class=raw, epilog=EXPORT_EPILOG,
+                       help="write a tracked key as the console's Download JSON (a 0600 file, or a pipe)",
+                       description="Write a tracked key, with its refresh token, as the console's\nDownload JSON.")
+    p.add_argument("name", metavar="NAME", help="the tracked key")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="FILE", help="write to FILE (mode 0600); '-' means stdout")
+    where.add_argument("--stdout", action="store_true", help="print to stdout even if it is a terminal")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    p = sub.add_parser("env", parents=[common], formatter_class=raw, epilog=ENV_EPILOG,
+                       help="print export lines for MOMENTO_API_KEY and MOMENTO_ENDPOINT (for eval)",
+                       description="Print shell export lines for a tracked key.")
+    p.add_argument("name", metavar="NAME", help="the tracked key")
+    p.add_argument("--stdout", action="store_true", help="print even if stdout is a terminal")
+
+
+def _find(keeper: Keeper, name: str):
+    """The tracked record called ``name`` (whitespace normalised, as names are stored)."""
+    import difflib
+
+    clean = " ".join(name.split())
+    record = keeper.store.find(clean)
+    if record is not None:
+        return record
+    names = [r.name for r in keeper.store.all()]
+    close = difflib.get_close_matches(clean, names, n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else " (see `momento-keys list`)"
+    raise CliError(f"no key named {clean!r} is tracked{hint}")
+
+
+def _read_secret(keeper: Keeper, record) -> str:
+    """A record's secret, or a CliError that says why not. Logs nothing (callers log what they did)."""
+    from .services.vault import VaultError
+
+    if not record.secret_stored:
+        raise CliError(f"no secret is stored for {record.name!r}: momento-keys tracks only its metadata "
+                       "(import the key again where a keyring can store it)")
+    try:
+        return keeper.vault.get(record.fingerprint)
+    except VaultError as exc:
+        raise CliError(f"{record.name!r}: {exc}") from None
+
+
+def _log(keeper: Keeper, record, action: str, detail: str) -> None:
+    """Log an event; a failure to log is a warning, not a failure of what was done."""
+    from .services.store import StoreError
+
+    try:
+        assert record.id is not None
+        keeper.store.log(record.id, action, now=keeper.now(), detail=detail)
+    except StoreError as exc:
+        print(f"{PROG}: warning: could not log the {action!r} event: {exc}", file=sys.stderr)
+
+
+def _momento_api(args: argparse.Namespace):
+    """The Momento client (imports grpc). The override is checked here, before any call."""
+    from .services.momento import ENV_OVERRIDE, MomentoApi
+
+    given = getattr(args, "endpoint_override", None)
+    override = (given or os.environ.get(ENV_OVERRIDE) or "").strip() or None
+    try:
+        api = MomentoApi(override=override, timeout=getattr(args, "timeout", 15.0))
+    except ValueError as exc:
+        source = "--endpoint-override" if given else ENV_OVERRIDE
+        raise CliError(f"{source}: {str(exc).rstrip('.')}") from None
+    if api.override:
+        host, port = api.override
+        print(f"{PROG}: note: Momento calls go to {host}:{port} in plaintext, not to Momento "
+              f"({'--endpoint-override' if given else ENV_OVERRIDE})", file=sys.stderr)
+    return api
+
+
+def _parse_expiry(text: str, *, now: float, disposable: bool, yes_never: bool) -> int | None:
+    """``--expires``: seconds from now, or None for never."""
+    import re
+    from datetime import date, datetime
+    from datetime import time as dtime
+
+    from .core.policy import DurationError, parse_duration
+    from .core.report import local_time
+
+    raw = text.strip().lower()
+    if raw == "never":
+        if disposable:
+            raise CliError("a disposable token must expire: Momento allows at most 25 hours (e.g. --expires 1h)")
+        if not yes_never:
+            raise CliError("--expires never makes a key that never expires, which Momento advises against; "
+                           "add --yes-never to confirm, or give a duration such as 90d")
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw)
+    if match:
+        try:
+            day = date(*(int(g) for g in match.groups()))
+        except ValueError:
+            raise CliError(f"--expires {text.strip()!r} is not a real date (YYYY-MM-DD)") from None
+        end = datetime.combine(day, dtime(23, 59, 59)).timestamp()  # naive: local time
+        seconds = int(end - now)
+        if seconds <= 0:
+            raise CliError(f"--expires {day.isoformat()} is in the past (the key would expire at "
+                           f"{local_time(int(end))} local time); choose a later date")
+    else:
+        try:
+            seconds = parse_duration(raw)
+        except DurationError as exc:
+            raise CliError(f"--expires: {exc}; or a date YYYY-MM-DD, or never") from None
+    if disposable and seconds > DISPOSABLE_MAX_SECONDS:
+        raise CliError(f"a disposable token may last at most 25 hours (the Momento service's limit); "
+                       f"--expires {text.strip()} is {seconds / 3600:.4g} hours")
+    if seconds > UINT32_MAX:
+        raise CliError(f"--expires {text.strip()} is too far away: Momento takes at most {UINT32_MAX} seconds "
+                       "(about 136 years)")
+    return seconds
+
+
+def _grants(args: argparse.Namespace) -> list:
+    from .core.permissions import (
+        ALL_DATA_READ_WRITE,
+        PermissionSpecError,
+        parse_cache_arg,
+        parse_topic_arg,
+        validate_grants,
+    )
+
+    if args.all_data and (args.cache or args.topic):
+        raise CliError("--all-data already gives read-write on every cache and topic; "
+                       "use either --all-data or --cache/--topic")
+    grants = list(ALL_DATA_READ_WRITE) if args.all_data else []
+    for option, values, parse in (("--cache", args.cache, parse_cache_arg), ("--topic", args.topic, parse_topic_arg)):
+        for value in values:
+            try:
+                grants.append(parse(value))
+            except PermissionSpecError as exc:
+                raise CliError(f"{option} {value!r}: {exc}") from None
+    if not grants:
+        raise CliError("say what the key may do: --cache CACHE=ROLE and/or --topic CACHE/TOPIC=ROLE "
+                       "(repeatable), or --all-data")
+    try:
+        return validate_grants(grants)
+    except PermissionSpecError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _download_json(api_key: str, refresh_token: str | None, valid_until: int | None,
+                   endpoint: str | None, *, expiry_known: bool = True) -> str:
+    """The console's Download JSON (plus ``endpoint``): what rescue files and `export` write."""
+    doc: dict[str, object] = {"apiKey": api_key}
+    if refresh_token:
+        doc["refreshToken"] = refresh_token
+    if expiry_known:
+        doc["validUntil"] = int(valid_until or 0)
+    if endpoint:
+        doc["endpoint"] = endpoint
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _momento_failure(exc, *, using: str, disposable: bool) -> CliError:
+    """A MomentoError from generate as a CliError with its exit code."""
+    from .services.momento import ErrorCode
+
+    what = "disposable tokens" if disposable else "API keys"
+    if exc.code is ErrorCode.PERMISSION:
+        return CliError(f"Momento refused: {using!r} may not create {what} (PERMISSION_DENIED); a super-user "
+                        "key is needed: make one in the Momento console, import it with --type super-user "
+                        "and pass its name to --using. Nothing was generated")
+    if exc.code is ErrorCode.AUTHENTICATION:
+        return CliError(f"Momento rejected {using!r}: it is expired, revoked or not a real Momento key. "
+                        "Nothing was generated")
+    message = exc.message.rstrip()
+    if exc.outcome_unknown:
+        return CliError(f"{message} Nothing was stored.", EXIT_MOMENTO_UNREACHABLE)
+    if exc.transient:
+        return CliError(f"{message} Nothing was generated; try again later.", EXIT_MOMENTO_UNREACHABLE)
+    return CliError(f"{message} Nothing was generated.")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .core.model import KeyType, Kind
+    from .core.permissions import describe_all, to_json
+    from .services.keeper import KeeperError, parse_tags, validate_name
+    from .services.vault import Health
+
+    # 1. Everything that can be checked offline, before any network call.
+    try:
+        name = validate_name(args.name)
+    except KeeperError as exc:
+        raise CliError(f"--name: {exc}") from None
+    grants = _grants(args)
+    import time as _time
+
+    valid_for = _parse_expiry(args.expires, now=_time.time(), disposable=args.disposable, yes_never=args.yes_never)
+    keeper = _keeper(args)
+    if keeper.store.readonly:
+        raise CliError(keeper.store.readonly_reason or "the database is read-only")
+    if keeper.store.find(name) is not None:
+        raise CliError(f"a key named {name!r} is already tracked; choose another --name")
+    acting = _find(keeper, args.using)
+    if not acting.secret_stored:
+        raise CliError(f"no secret is stored for {acting.name!r} (metadata only), so it cannot make keys: "
+                       "import it again where a keyring can store it")
+    if keeper.vault.status.health is Health.UNCHECKED:
+        keeper.vault.probe()
+    if not keeper.vault.writable():
+        hint = ""
+        if keeper.vault.status.health is Health.INSECURE:
+            hint = " (allow it with --allow-insecure-keyring or [keyring] allow_insecure = true)"
+        raise CliError(f"the new key could not be stored: {keeper.vault.status.summary()}{hint}; "
+                       "nothing was generated")
+    api = _momento_api(args)
+    if acting.endpoint is None and api.override is None:
+        raise CliError(f"{acting.name!r} has no endpoint recorded; set one (dashboard editor) and try again")
+    if acting.key_type is not KeyType.SUPER_USER:
+        print(f"{PROG}: warning: {acting.name!r} is recorded as {acting.key_type.value}, not super-user; only "
+              "super-user keys can make keys (trying anyway: Momento decides)", file=sys.stderr)
+    if valid_for is None:
+        print(f"{PROG}: warning: {name!r} will never expire; Momento advises against keys that never expire "
+              "(they have no refresh token either). Delete it in the Momento console when it is no longer needed",
+              file=sys.stderr)
+    try:
+        secret = keeper.secret(acting, why="used to generate")
+    except KeeperError as exc:
+        raise CliError(str(exc)) from None
+
+    # 2. The one call to Momento.
+    from .services.momento import MomentoError
+
+    try:
+        if args.disposable:
+            generated = api.generate_disposable_token(secret, acting.endpoint, grants, valid_for)
+        else:
+            generated = api.generate_api_key(secret, acting.endpoint, grants, valid_for)
+    except MomentoError as exc:
+        raise _momento_failure(exc, using=acting.name, disposable=args.disposable) from None
+    except ValueError as exc:  # the stored secret is not a usable key, or a bad endpoint: nothing was sent
+        raise CliError(f"{acting.name!r} cannot be used: {str(exc).rstrip('.')}; nothing was generated") from None
+
+    # 3. Store it at once; if that fails, never lose it.
+    kind = Kind.DISPOSABLE if args.disposable else Kind.V1
+    try:
+        done = keeper.store_generated(generated, name, key_type=KeyType.FINE_GRAINED, kind=kind,
+                                      permissions=to_json(grants), notes=args.notes, tags=parse_tags(args.tags))
+    except (Exception, KeyboardInterrupt) as exc:
+        return _rescue(keeper, generated, name, exc, disposable=args.disposable)
+
+    record = done.record
+    if args.json:
+        from .core.report import record_json
+
+        _print_json(record_json(record, keeper.clock.now(), keeper.settings.thresholds))
+    else:
+        from .core.policy import countdown
+        from .core.report import local_time
+
+        what = "disposable token" if args.disposable else "fine-grained API key"
+        if record.expires_at is None:
+            expiry = "never expires"
+        else:
+            expiry = f"expires {local_time(record.expires_at)} ({countdown(record.expires_at - keeper.clock.now())} left)"
+        print(f"generated {record.name!r}: {what}, region {record.region or 'unknown'}, {expiry}")
+        print(f"  permissions: {describe_all(grants)}")
+        refresh = ", with its refresh token" if record.has_refresh_token else ""
+        print(f"  secret: in the keyring ({keeper.vault.status.description}){refresh}; "
+              f"use `momento-keys env {_quote(record.name)}` or `export` to hand it to an app")
+    for w in done.warnings:
+        print(f"{PROG}: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposable: bool) -> int:
+    """Momento made a key that could not be stored: save it in a 0600 file and say where."""
+    import tempfile
+    from datetime import datetime, timezone
+
+    from .services.keeper import KeeperError
+    from .services.momento import _scrub
+    from .services.store import StoreError
+    from .services.vault import VaultError
+
+    if isinstance(exc, KeyboardInterrupt):
+        reason = "interrupted while storing"
+    elif isinstance(exc, (KeeperError, StoreError, VaultError)):
+        reason = str(exc)
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    reason = _scrub(reason, [generated.api_key, generated.refresh_token or ""])
+    text = _download_json(generated.api_key, generated.refresh_token, generated.valid_until, generated.endpoint)
+    slug = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name).strip("-.")[:60] or "key"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    db = keeper.store.path
+    places = [db.parent / "rescue", Path.home() / "momento-keys-rescue"]
+    written: Path | None = None
+    problems: list[str] = []
+    for folder in places:
+        try:
+            written = _write_new_secret_file(folder, f"{slug}-{stamp}", text)
+            break
+        except OSError as err:
+            problems.append(f"{folder}: {err.strerror or err}")
+    if written is None:
+        try:
+            written = _write_new_secret_file(Path(tempfile.mkdtemp(prefix="momento-keys-rescue-")),
+                                             f"{slug}-{stamp}", text)
+        except OSError as err:
+            problems.append(f"temporary directory: {err.strerror or err}")
+    print(f"{PROG}: error: Momento made {name!r} but it could not be stored: {reason}", file=sys.stderr)
+    import_cmd = (f"momento-keys import --name {_quote(name)} --type fine-grained"
+                  f"{' --disposable' if disposable else ''} --file ")
+    if written is not None:
+        print(f"{PROG}: the key is saved in {written} (mode 0600, Download JSON; it holds the secret)",
+              file=sys.stderr)
+        print(f"{PROG}: to track it: {import_cmd}{_quote(str(written))}   then delete the file", file=sys.stderr)
+        return EXIT_RESCUED
+    # No file could be written anywhere: the terminal is the last place the key can go.
+    print(f"{PROG}: no rescue file could be written ({'; '.join(problems)})", file=sys.stderr)
+    if sys.stdout.isatty():
+        print(f"{PROG}: the key is printed below ONCE; save it as a file and import it with: {import_cmd}FILE",
+              file=sys.stderr)
+        sys.stdout.write(text)
+    else:
+        until = "it never expires: delete it in the Momento console" if not generated.valid_until else \
+            "it expires on its own"
+        print(f"{PROG}: the key was not printed because stdout is not a terminal, so it is lost; {until}",
+              file=sys.stderr)
+    return EXIT_RESCUED
+
+
+def _write_new_secret_file(folder: Path, stem: str, text: str) -> Path:
+    """Create ``folder/stem.json`` (0600, never replacing a file) in a 0700 folder and write ``text``."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(folder, 0o700)
+    except OSError:
+        pass
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for n in range(100):
+        path = folder / (f"{stem}.json" if n == 0 else f"{stem}-{n}.json")
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            raise
+        return path
+    raise FileExistsError(f"too many rescue files named {stem}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .core.model import KeyType
+
+    try:
+        keeper = _keeper(args)
+        record = _find(keeper, args.name)
+        api = _momento_api(args)
+        secret = _read_secret(keeper, record)
+    except CliError as exc:
+        exc.code = 3
+        raise
+    result = api.verify(secret, record.endpoint)
+    status = result.status
+    message = result.message
+    if status == "restricted":
+        message = ("valid, restricted: this key authenticated but may not list caches — "
+                   "expected for fine-grained keys and tokens")
+        if record.key_type is KeyType.SUPER_USER:
+            message += f" (but {record.name!r} is recorded as super-user: check its type)"
+    if not keeper.store.readonly:
+        _log(keeper, record, "verified", status)
+    if args.json:
+        _print_json({"name": record.name, "status": status, "message": message})
+    elif status == "restricted":
+        print(f"{record.name}: {message}")
+    else:
+        label = {"valid": "valid", "invalid": "INVALID", "unknown": "UNKNOWN"}[status]
+        print(f"{record.name}: {label} — {message}")
+    return {"valid": 0, "restricted": 0, "invalid": 2, "unknown": 3}[status]
+
+
+def _refuse_terminal(what: str, hint: str) -> None:
+    if sys.stdout.isatty():
+        raise CliError(f"not printing {what} on the terminal: {hint}")
+
+
+def _warn_if_stdout_shared() -> None:
+    """`export NAME > file`: the shell made the file with the umask; say so if others can read it."""
+    import stat
+
+    try:
+        st = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        print(f"{PROG}: warning: stdout is a file others may read (mode {oct(st.st_mode & 0o777)}); "
+              "prefer --out FILE, which writes 0600", file=sys.stderr)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .core.model import ExpirySource
+    from .services.vault import VaultError
+
+    to_stdout = args.out is None or args.out == "-"
+    path: Path | None = None
+    if to_stdout:
+        if not args.stdout:
+            _refuse_terminal("the secret", f"use --out FILE (written with mode 0600), or --stdout to print it anyway")
+    else:
+        path = Path(args.out).expanduser()
+        if path.is_dir():
+            raise CliError(f"{path} is a directory; give a file name, such as {path / 'key.json'}")
+        if not path.parent.is_dir():
+            raise CliError(f"no such directory: {path.parent}")
+        if (path.exists() or path.is_symlink()) and not args.force:
+            raise CliError(f"{path} already exists; add --force to replace it")
+    keeper = _keeper(args)
+    record = _find(keeper, args.name)
+    secret = _read_secret(keeper, record)
+    try:
+        refresh = keeper.refresh_token(record)
+    except VaultError as exc:
+        raise CliError(f"{record.name!r}: {exc}") from None
+    known = record.expires_at is not None or record.expiry_source is not ExpirySource.UNKNOWN
+    text = _download_json(secret, refresh, record.expires_at, record.endpoint, expiry_known=known)
+    if path is None:
+        _warn_if_stdout_shared()
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        _log(keeper, record, "exported", "to stdout")
+        return 0
+    _write_secret_file(path, text, force=args.force)
+    _log(keeper, record, "exported", f"to {path}")
+    print(f"exported {record.name!r} to {path} (mode 0600); it holds the secret: delete it when it is no "
+          "longer needed", file=sys.stderr)
+    if not known:
+        print(f"{PROG}: warning: the expiry of {record.name!r} is unknown, so validUntil was left out",
+              file=sys.stderr)
+    return 0
+
+
+def _write_secret_file(path: Path, text: str, *, force: bool) -> None:
+    """Write atomically: a 0600 temporary file in the same directory, then rename it into place.
+
+    Without ``force`` an existing file is never replaced, even one that
+    appeared a moment ago (a hard link cannot replace a file).
+    """
+    import tempfile
+
+    exists = CliError(f"{path} already exists; add --force to replace it")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CliError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise exists from None
+            except OSError:  # a filesystem without hard links
+                if path.exists() or path.is_symlink():
+                    raise exists from None
+                os.replace(tmp, path)
+            else:
+                tmp.unlink()
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    if not args.stdout:
+        _refuse_terminal("the secret", f'run eval "$(momento-keys env {_quote(args.name)})" to set the variables '
+                                       "in your shell, or add --stdout to print them anyway")
+    keeper = _keeper(args)
+    record = _find(keeper, args.name)
+    secret = _read_secret(keeper, record)
+    lines = [f"export MOMENTO_API_KEY={_quote(secret)}"]
+    if record.endpoint:
+        lines.append(f"export MOMENTO_ENDPOINT={_quote(record.endpoint)}")
+    else:
+        print(f"{PROG}: warning: no endpoint is recorded for {record.name!r}; MOMENTO_ENDPOINT is not set",
+              file=sys.stderr)
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    _log(keeper, record, "exported", "as environment variables (env)")
+    return 0
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from .factory import build_app, build_demo_app
 
@@ -536,7 +1175,29 @@ COMMANDS = {
     "check": cmd_check,
     "inspect": cmd_inspect,
     "doctor": cmd_doctor,
+    "generate": cmd_generate,
+    "verify": cmd_verify,
+    "export": cmd_export,
+    "env": cmd_env,
 }
+
+# Commands whose exit codes are read by monitoring: any error, usage errors
+# included, is 3 ("unknown"), so that it is never mistaken for a verdict.
+UNKNOWN_ON_ERROR = ("check", "verify")
+_VALUE_OPTIONS = ("--db", "--config", "--endpoint-override")
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in argv (the first word that is not an option or an option's value)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -550,8 +1211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        # `check` promises 3 for any error, usage errors included (monitoring reads it).
-        if exc.code == 2 and "check" in argv:
+        # `check` and `verify` promise 3 for any error, usage errors included (monitoring reads them).
+        if exc.code == 2 and _command_of(argv) in UNKNOWN_ON_ERROR:
             raise SystemExit(3) from None
         raise
     handler = COMMANDS.get(args.command or "", cmd_dashboard)
@@ -574,7 +1235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .services.vault import VaultError
 
         if isinstance(exc, (StoreError, VaultError, KeeperError)):
-            _fail(str(exc), 3 if args.command == "check" else 1)
+            _fail(str(exc), 3 if args.command in UNKNOWN_ON_ERROR else 1)
         raise
 
 

@@ -1,0 +1,370 @@
+"""The generation wizard, walked with Pilot against the fake Momento server."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+
+import grpc
+import pytest
+from textual.widgets import Button, Checkbox, Input, RadioSet, Select
+
+from tests.fake_momento import FakeMomento
+from tui.app import MomentoKeysApp
+from tui.core.clock import ManualClock
+from tui.core.keys import inspect_text
+from tui.core.model import KeyType, Kind
+from tui.screens.import_key import ImportScreen
+from tui.screens.wizard import WizardScreen
+from tui.services.config import Settings
+from tui.services.keeper import Keeper
+from tui.services.momento import MomentoApi
+from tui.services.store import Store
+from tui.services.vault import SERVICE, MemoryKeyring, Vault, VaultError
+
+DAY = 86400
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def real_clock() -> ManualClock:
+    return ManualClock(time.time())
+
+
+@pytest.fixture
+def wkeeper(db_path, real_clock) -> Keeper:
+    vault = Vault(MemoryKeyring())
+    vault.probe()
+    return Keeper(Store(db_path), vault, Settings(), real_clock)
+
+
+def make_app(keeper: Keeper, server: FakeMomento) -> MomentoKeysApp:
+    return MomentoKeysApp(keeper, tick=False, watch_interval=0,
+                          api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1,
+                                                         backoff=0.01))
+
+
+def track_superuser(keeper: Keeper, server: FakeMomento, name: str = "ops super") -> None:
+    keeper.import_key(inspect_text(server.superuser_key()), name, key_type=KeyType.SUPER_USER)
+
+
+async def settle(pilot) -> None:
+    app = pilot.app
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def nxt(pilot) -> WizardScreen:
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    return pilot.app.screen
+
+
+def pick(screen: WizardScreen, radio_id: str, name: str) -> None:
+    radio = screen.query_one(radio_id, RadioSet)
+    for button in radio.query("RadioButton"):
+        if button.name == name:
+            button.value = True
+            return
+    raise AssertionError(f"no option {name} in {radio_id}")
+
+
+async def open_wizard(pilot) -> WizardScreen:
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, WizardScreen)
+    return screen
+
+
+async def walk_to_permissions(pilot, *, kind: str = "fine-grained", expiry: str | None = None) -> WizardScreen:
+    w = await open_wizard(pilot)
+    w = await nxt(pilot)        # sign in (the tracked super-user key is preselected)
+    assert w.step == 1
+    w = await nxt(pilot)        # region: defaults to the acting key's cell
+    assert w.state.endpoint == "cell-4-us-west-2-1.prod.a.momentohq.com"
+    pick(w, "#key-type", kind)
+    await pilot.pause()
+    w = await nxt(pilot)
+    assert w.step == 3
+    if expiry:
+        pick(w, "#expiry-token" if kind == "token" else "#expiry-key", expiry)
+        await pilot.pause()
+    w = await nxt(pilot)
+    assert w.step == 4, w.query_one("#error").render()
+    return w
+
+
+def error_text(w: WizardScreen) -> str:
+    return str(w.query_one("#error").render())
+
+
+async def test_fine_grained_key_end_to_end(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot, expiry=str(7 * DAY))
+        row = w.query("GrantRow").first()
+        row.query_one(".cache", Input).value = "orders"
+        row.query_one(".role", Select).value = "readonly"
+        w.query_one("#add-topic", Button).press()
+        await settle(pilot)
+        rows = list(w.query("GrantRow"))
+        rows[1].query_one(".cache", Input).value = "orders"
+        rows[1].query_one(".topic", Input).value = "events"
+        rows[1].query_one(".role", Select).value = "subscribeonly"
+        w = await nxt(pilot)
+        assert w.step == 5
+        review = str(w.query_one("#review").render())
+        assert "read-only on cache 'orders'" in review or "orders" in review
+        w.query_one("#new-name", Input).value = "orders reader"
+        w.query_one("#new-notes", Input).value = "orders-svc prod"
+        w = await nxt(pilot)   # generate
+        await settle(pilot)
+        assert w.step == 7, error_text(w)
+        assert "Stored as orders reader" in str(w.query_one("#store-status").render())
+        generated = w.state.generated
+    calls = fake_momento.calls("GenerateApiToken")
+    assert len(calls) == 1
+    request, metadata = calls[0]
+    assert request.expires.valid_for_seconds == 7 * DAY
+    perms = request.permissions.explicit.permissions
+    assert len(perms) == 2
+    assert perms[0].cache_permissions.cache_selector.cache_name == "orders"
+    assert perms[1].topic_permissions.topic_selector.topic_name == "events"
+    assert metadata["authorization"] == request.auth_token
+    record = wkeeper.store.find("orders reader")
+    assert record.kind is Kind.V1 and record.key_type is KeyType.FINE_GRAINED
+    assert record.expires_at == generated.valid_until and record.expiry_source.value == "valid_until"
+    assert record.has_refresh_token and record.secret_stored and record.notes == "orders-svc prod"
+    assert record.permissions[0] == {"kind": "cache", "cache": "orders", "topic": None, "role": "readonly"}
+    entries = wkeeper.vault.backend.entries
+    assert entries[(SERVICE, f"key:{record.fingerprint}")] == generated.api_key
+    assert entries[(SERVICE, f"refresh:{record.fingerprint}")] == generated.refresh_token
+
+
+async def test_short_lived_token(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot, kind="token", expiry=str(6 * 3600))
+        w.query_one("#all-data", Button).press()
+        await settle(pilot)
+        w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "ci token"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 7, error_text(w)
+    calls = fake_momento.calls("GenerateDisposableToken")
+    assert len(calls) == 1 and not fake_momento.calls("GenerateApiToken")
+    record = wkeeper.store.find("ci token")
+    assert record.kind is Kind.DISPOSABLE and not record.has_refresh_token
+    assert abs(record.expires_at - time.time() - 6 * 3600) < 120
+
+
+async def test_super_user_path_hands_over_to_import(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        w = await nxt(pilot)
+        w = await nxt(pilot)
+        pick(w, "#key-type", "super-user")
+        await pilot.pause()
+        assert "console" in str(w.query_one("#type-note").render())
+        w = await nxt(pilot)
+        assert w.step == 2 and "console" in error_text(w)
+        w.query_one("#to-import", Button).press()
+        await settle(pilot)
+        assert isinstance(app.screen, ImportScreen)
+        assert app.screen.query_one("#type", Select).value == "super-user"
+    assert fake_momento.requests == []
+
+
+async def test_sign_in_with_a_pasted_key_verifies_and_tracks_it(wkeeper: Keeper, fake_momento: FakeMomento):
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        assert w.query_one("#paste-box").display   # nothing tracked: paste is the only choice
+        w.query_one("#acting-key", Input).value = "not a key"
+        w = await nxt(pilot)
+        assert w.step == 0 and "not a Momento" in error_text(w)
+        w.query_one("#acting-key", Input).value = fake_momento.superuser_key()
+        w.query_one("#acting-name", Input).value = "pasted super"
+        w.query_one("#verify", Button).press()
+        await settle(pilot)
+        assert w.state.verified == "valid"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 1
+    assert len(fake_momento.calls("ListCaches")) == 1
+    record = wkeeper.store.find("pasted super")
+    assert record is not None and record.key_type is KeyType.SUPER_USER and record.secret_stored
+
+
+async def test_validation_errors_stop_each_step(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    track_superuser_name = "ops super"
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        w = await nxt(pilot)
+        w.query_one("#region", Select).value = "custom"
+        w.query_one("#custom-endpoint", Input).value = "https://bad host/x"
+        w = await nxt(pilot)
+        assert w.step == 1 and error_text(w)
+        w.query_one("#region", Select).value = "cell-4-us-west-2-1.prod.a.momentohq.com"
+        w = await nxt(pilot)
+        w = await nxt(pilot)   # fine-grained
+        assert w.step == 3
+        pick(w, "#expiry-key", "custom")
+        await pilot.pause()
+        for bad, words in [("2001-01-01", "past"), ("someday", "duration"), ("", "type a date")]:
+            w.query_one("#expiry-custom", Input).value = bad
+            w = await nxt(pilot)
+            assert w.step == 3 and words in error_text(w), (bad, error_text(w))
+        pick(w, "#expiry-key", "never")
+        await pilot.pause()
+        assert "NEVER expire" in str(w.query_one("#expiry-note").render())
+        w = await nxt(pilot)
+        assert w.step == 3 and "never expires" in error_text(w)
+        w.query_one("#never-ok", Checkbox).value = True
+        w = await nxt(pilot)
+        assert w.step == 4 and w.state.valid_for is None
+        row = w.query("GrantRow").first()
+        row.query_one(".cache", Input).value = "has space"
+        w = await nxt(pilot)
+        assert w.step == 4 and error_text(w)
+        row.query_one(".cache", Input).value = ""
+        w = await nxt(pilot)
+        assert w.step == 4 and error_text(w)
+        for _ in range(12):
+            w.query_one("#add-cache", Button).press()
+            await pilot.pause()
+        assert len(w.query("GrantRow")) == 10
+        assert "at most 10" in str(w.query_one("#grants-note").render())
+        w.query_one("#all-data", Button).press()
+        await settle(pilot)
+        w = await nxt(pilot)
+        assert w.step == 5
+        w.query_one("#new-name", Input).value = track_superuser_name
+        w = await nxt(pilot)
+        assert w.step == 5 and "already tracked" in error_text(w)
+    assert fake_momento.calls("GenerateApiToken") == []
+
+
+async def test_token_longer_than_the_service_limit_is_refused(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        w = await nxt(pilot)
+        w = await nxt(pilot)
+        pick(w, "#key-type", "token")
+        await pilot.pause()
+        w = await nxt(pilot)
+        pick(w, "#expiry-token", "custom")
+        await pilot.pause()
+        w.query_one("#expiry-custom", Input).value = "2d"
+        w = await nxt(pilot)
+        assert w.step == 3 and "25 hours" in error_text(w)
+
+
+@pytest.mark.parametrize("code, words", [
+    (grpc.StatusCode.UNAUTHENTICATED, "rejected"),
+    (grpc.StatusCode.PERMISSION_DENIED, "not allowed"),
+    (grpc.StatusCode.INVALID_ARGUMENT, "invalid"),
+])
+async def test_server_errors_store_nothing(wkeeper: Keeper, fake_momento: FakeMomento, code, words):
+    track_superuser(wkeeper, fake_momento)
+    fake_momento.fail_next("GenerateApiToken", code)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot)
+        w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "will fail"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 5
+        assert "Not generated" in error_text(w) and "Nothing was stored" in error_text(w)
+        assert words.lower() in error_text(w).lower(), error_text(w)
+    assert wkeeper.store.find("will fail") is None
+    assert wkeeper.store.count() == 1
+
+
+async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, fake_momento: FakeMomento, tmp_path,
+                                                             monkeypatch):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    real_put = wkeeper.vault.put
+
+    def locked(*a, **k):
+        raise VaultError("the keyring refused the key: the keyring is locked")
+
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot)
+        w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "precious"
+        monkeypatch.setattr(wkeeper.vault, "put", locked)
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 7
+        status = str(w.query_one("#store-status").render())
+        assert "NOT STORED" in status and "locked" in status
+        generated = w.state.generated
+        assert generated is not None and wkeeper.store.find("precious") is None
+        # Going on is refused; leaving asks first.
+        w = await nxt(pilot)
+        assert w.step == 7 and "not stored" in error_text(w)
+        await pilot.press("escape")
+        await pilot.pause()
+        from tui.screens.confirm import ConfirmScreen
+
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")   # stay
+        await pilot.pause()
+        assert app.screen is w
+        # Copy works while nothing is stored.
+        w.query_one("#copy", Button).press()
+        await pilot.pause()
+        assert app.clipboard == generated.api_key
+        # Download JSON: 0600, console format, never overwrites.
+        target = tmp_path / "precious.json"
+        w.query_one("#download-path", Input).value = str(target)
+        w.query_one("#download", Button).press()
+        await pilot.pause()
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+        doc = json.loads(target.read_text())
+        assert doc["apiKey"] == generated.api_key and doc["refreshToken"] == generated.refresh_token
+        assert doc["validUntil"] == generated.valid_until and doc["endpoint"] == generated.endpoint
+        target.write_text("other")
+        w.query_one("#download", Button).press()
+        await pilot.pause()
+        assert "already exists" in str(w.query_one("#download-note").render())
+        assert target.read_text() == "other"
+        # The keyring comes back: retry stores it.
+        monkeypatch.setattr(wkeeper.vault, "put", real_put)
+        w.query_one("#retry-store", Button).press()
+        await settle(pilot)
+        assert "Stored as precious" in str(w.query_one("#store-status").render())
+    record = wkeeper.store.find("precious")
+    assert record is not None and wkeeper.vault.get(record.fingerprint) == generated.api_key
+    assert len(fake_momento.calls("GenerateApiToken")) == 1  # one key, made once
+
+
+async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = MomentoKeysApp(wkeeper, tick=False, watch_interval=0,
+                         api_factory=lambda: MomentoApi(override="127.0.0.1:1", timeout=2, retries=1, backoff=0.01))
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot)
+        w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "nowhere"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 5 and "Not generated" in error_text(w)
+    assert wkeeper.store.find("nowhere") is None
