@@ -64,8 +64,8 @@ async def test_countdown_advances_with_the_clock(keeper: Keeper, clock):
 
 async def test_rows_sorted_by_soonest_expiry_with_status_text(keeper: Keeper):
     seed(keeper, "later", left=60 * DAY, life=61 * DAY)
-    seed(keeper, "warn", left=10 * DAY, life=11 * DAY)
-    seed(keeper, "crit", left=2 * DAY, life=3 * DAY)
+    seed(keeper, "warn", left=10 * DAY, life=20 * DAY)
+    seed(keeper, "crit", left=2 * DAY, life=5 * DAY)
     app = make_app(keeper)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)

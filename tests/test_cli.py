@@ -48,7 +48,7 @@ def assert_clean_error(p: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_import_from_stdin_then_list_json(env, tmp_path):
-    key = make_v1(issued=now() - DAY, expires=now() + 10 * DAY)
+    key = make_v1(issued=now() - 12 * DAY, expires=now() + 10 * DAY)
     p = run(env, "import", "--name", "orders prod", "--type", "fine-grained", "--allow-insecure-keyring",
             "--notes", "k8s", stdin=key + "\n")
     assert p.returncode == 0, p.stderr
@@ -128,7 +128,7 @@ def test_check_exit_codes(env):
     assert (p.returncode, p.stdout.strip()) == (0, "OK: no keys tracked")
     run(env, "import", "--name", "fine", stdin=make_v1(issued=now() - DAY, expires=now() + 60 * DAY))
     assert run(env, "check").returncode == 0
-    run(env, "import", "--name", "soonish", stdin=make_v1(issued=now() - DAY, expires=now() + 10 * DAY))
+    run(env, "import", "--name", "soonish", stdin=make_v1(issued=now() - 12 * DAY, expires=now() + 10 * DAY))
     p = run(env, "check")
     assert p.returncode == 1 and "WARNING" in p.stdout and "soonish" in p.stdout
     # The thresholds can be given on the command line.
@@ -197,11 +197,13 @@ def test_doctor_reports_keyring_database_and_versions(env):
     doc = json.loads(p.stdout)
     assert doc["keyring"]["backend"] == "keyrings.alt.file.PlaintextKeyring"
     assert doc["keyring"]["health"] == "insecure" and doc["keyring"]["secure"] is False
-    assert doc["database"]["schema"] == 1 and doc["database"]["integrity"] == "ok"
+    from tui.services.store import SCHEMA_VERSION
+
+    assert doc["database"]["schema"] == SCHEMA_VERSION and doc["database"]["integrity"] == "ok"
     assert doc["database"]["mode"] == "0o600"
     assert p.returncode == 1 and any("keyring" in x for x in doc["problems"])
     p = run(env, "doctor")
-    assert "INSECURE" in p.stdout and "schema 1" in p.stdout and "problem" in p.stdout
+    assert "INSECURE" in p.stdout and f"schema {SCHEMA_VERSION}" in p.stdout and "problem" in p.stdout
 
 
 def test_doctor_null_backend(env):
@@ -261,5 +263,5 @@ def test_settings_file_errors_are_clear(env, tmp_path):
 
 def test_settings_thresholds_apply(env):
     Path(env["MOMENTO_KEYS_CONFIG"]).write_text("[thresholds]\nwarning = '30d'\ncritical = '20d'\n")
-    run(env, "import", "--name", "a", stdin=make_v1(issued=now() - DAY, expires=now() + 25 * DAY))
+    run(env, "import", "--name", "a", stdin=make_v1(issued=now() - 10 * DAY, expires=now() + 25 * DAY))
     assert json.loads(run(env, "list", "--json").stdout)[0]["status"] == "warning"

@@ -23,7 +23,7 @@ def db_bytes(path: Path) -> bytes:
 
 def test_import_puts_secret_in_keyring_and_only_metadata_in_sqlite(keeper: Keeper, db_path: Path,
                                                                    memory_keyring: MemoryKeyring):
-    key = make_v1(expires=NOW + 10 * 86400)
+    key = make_v1(issued=NOW - 20 * 86400, expires=NOW + 10 * 86400)
     refresh = "rt-" + "x" * 40
     result = keeper.import_key(inspect_text(console_json(key, NOW + 10 * 86400, refresh)), "orders prod",
                                key_type=KeyType.FINE_GRAINED, notes="k8s")

@@ -22,12 +22,18 @@ def test_absolute_thresholds(left, status):
     assert band(NOW + left, NOW, T) is status
 
 
-def test_relative_threshold_fires_first_for_short_lived_keys():
-    # A 1-hour token: 14 days absolute would make it "warning" from birth, so
-    # absolute rules alone are useless; the share of life used decides... but
-    # whichever comes first wins: at 1h total it is critical (<3d) already.
+def test_short_lived_keys_use_the_share_of_their_life():
+    # A 1-hour token: the 14-day and 3-day absolute rules are longer than its
+    # whole life, so they are skipped; it warns at 40 minutes, critical at 54.
     issued = NOW
-    assert band(issued + HOUR, NOW + 60, T, issued_at=issued) is Status.CRITICAL
+    assert band(issued + HOUR, NOW + 60, T, issued_at=issued) is Status.OK
+    assert band(issued + HOUR, NOW + 40 * 60, T, issued_at=issued) is Status.WARNING
+    assert band(issued + HOUR, NOW + 54 * 60, T, issued_at=issued) is Status.CRITICAL
+    # A 7-day key: 14 days is skipped, 3 days left applies (before 90 % used).
+    assert band(issued + 7 * DAY, NOW + 4 * DAY - 1, T, issued_at=issued) is Status.OK
+    assert band(issued + 7 * DAY, NOW + 4 * DAY, T, issued_at=issued) is Status.CRITICAL
+    # Without a known lifetime the absolute rules are all there is.
+    assert band(NOW + HOUR, NOW, T) is Status.CRITICAL
     # A 365-day key at 70 % of its life with 109 days left is a warning (2/3 used).
     issued = NOW - int(0.7 * 365 * DAY)
     assert band(issued + 365 * DAY, NOW, T, issued_at=issued) is Status.WARNING

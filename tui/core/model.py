@@ -57,6 +57,10 @@ class Thresholds:
     warning_fraction: float = 2 / 3
     critical_seconds: int = 3 * 86400
     critical_fraction: float = 0.9
+    # Set by per-key overrides: an explicit absolute threshold always applies,
+    # even when it is longer than the key's whole life.
+    warning_explicit: bool = False
+    critical_explicit: bool = False
 
 
 @dataclass(slots=True)
@@ -83,6 +87,7 @@ class KeyRecord:
     critical_seconds: int | None = None
     created_at: int = 0                # when the record was made
     updated_at: int = 0
+    predecessor_id: int | None = None  # the key this one replaced (rotation lineage)
     id: int | None = None
 
     @property

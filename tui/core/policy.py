@@ -53,6 +53,8 @@ def thresholds_for(record: KeyRecord, default: Thresholds) -> Thresholds:
         default,
         warning_seconds=default.warning_seconds if record.warning_seconds is None else record.warning_seconds,
         critical_seconds=default.critical_seconds if record.critical_seconds is None else record.critical_seconds,
+        warning_explicit=record.warning_seconds is not None,
+        critical_explicit=record.critical_seconds is not None,
     )
 
 
@@ -67,19 +69,19 @@ def band(
     """The status band of a key expiring at ``expires_at`` seen at ``now``.
 
     Warning and critical fire on whichever comes first: the absolute time left
-    or the share of the lifetime used (only when the lifetime is known).
+    or the share of the lifetime used (when the lifetime is known). An
+    absolute threshold longer than the whole lifetime is skipped: a 1-hour
+    token is not "critical" from birth, it warns at 2/3 and 90 % of its hour.
     """
     if expires_at is None:
         return Status.NEVER if never else Status.UNKNOWN
     left = expires_at - now
     if left <= 0:
         return Status.EXPIRED
-    used = None
-    if issued_at is not None and expires_at > issued_at:
-        used = (now - issued_at) / (expires_at - issued_at)
-    if left <= thresholds.critical_seconds or (used is not None and used >= thresholds.critical_fraction):
+    warn_at, crit_at = band_changes(expires_at, issued_at, thresholds)
+    if now >= crit_at:
         return Status.CRITICAL
-    if left <= thresholds.warning_seconds or (used is not None and used >= thresholds.warning_fraction):
+    if now >= warn_at:
         return Status.WARNING
     return Status.OK
 
@@ -95,14 +97,23 @@ def status_of(record: KeyRecord, now: float, default: Thresholds) -> Status:
 
 
 def band_changes(expires_at: int, issued_at: int | None, thresholds: Thresholds) -> tuple[int, int]:
-    """The instants at which a key enters warning and critical (for reminders)."""
-    warn = expires_at - thresholds.warning_seconds
-    crit = expires_at - thresholds.critical_seconds
-    if issued_at is not None and expires_at > issued_at:
-        life = expires_at - issued_at
-        warn = min(warn, int(issued_at + life * thresholds.warning_fraction))
-        crit = min(crit, int(issued_at + life * thresholds.critical_fraction))
-    return warn, crit
+    """The instants at which a key enters warning and critical.
+
+    The status bands and the reminder schedule both come from here, so they
+    always agree.
+    """
+    life = expires_at - issued_at if issued_at is not None and expires_at > issued_at else None
+
+    def entry(seconds: int, fraction: float, explicit: bool) -> int:
+        candidates = []
+        if life is None or seconds < life or explicit:
+            candidates.append(expires_at - seconds)
+        if life is not None:
+            candidates.append(issued_at + int(life * fraction))  # type: ignore[operator]
+        return min(candidates)
+
+    return (entry(thresholds.warning_seconds, thresholds.warning_fraction, thresholds.warning_explicit),
+            entry(thresholds.critical_seconds, thresholds.critical_fraction, thresholds.critical_explicit))
 
 
 def countdown(seconds: float | None, *, precise: bool = False) -> str:

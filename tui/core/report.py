@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .model import KeyRecord, Status, Thresholds
-from .policy import SEVERITY, status_of
+from .policy import SEVERITY, countdown, status_of
 
 # `check` exit codes (documented in the README; never change their meaning).
 EXIT_OK = 0
@@ -24,6 +24,15 @@ def local_time(instant: int | None, *, never: str = "never") -> str:
     if instant is None:
         return never
     return datetime.fromtimestamp(instant).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def local_when(record: KeyRecord | None, now: float) -> str:
+    """A key's expiry as a user reads it: "2026-12-01 10:00 (in 3d 4h)"."""
+    if record is None or record.expires_at is None:
+        return "never" if record is not None and record.never_expires else "at an unknown time"
+    left = record.expires_at - now
+    rel = f"in {countdown(left)}" if left > 0 else f"{countdown(-left)} ago"
+    return f"{local_time(record.expires_at)} ({rel})"
 
 
 def record_json(record: KeyRecord, now: float, thresholds: Thresholds) -> dict:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from ..core.clock import Clock, SystemClock
 from ..core.keys import Inspection
-from ..core.model import KeyRecord, KeyType, Kind, Status
-from ..core.policy import status_of
+from ..core.model import KeyRecord, KeyType, Kind, Lifecycle, Status
+from ..core.policy import DAY, status_of
+from ..core.reminders import REVIEW_EVERY, Reminder, ReminderKind, ReminderState, planned
 from .config import Settings
 from .store import DuplicateKey, DuplicateName, Store, StoreError
 from .vault import Health, SecretMissing, Vault, VaultError
@@ -154,6 +155,7 @@ class Keeper:
             if stored:
                 self._take_back(record.fingerprint)
             raise
+        self.schedule(record)
         return ImportResult(record, warnings)
 
     def store_generated(
@@ -228,9 +230,13 @@ class Keeper:
             return record
         assert record.id is not None
         try:
-            return self.store.update(record.id, now=self.now(), action="edited", detail=", ".join(changed), **fields)
+            updated = self.store.update(record.id, now=self.now(), action="edited", detail=", ".join(changed),
+                                        **fields)
         except DuplicateName as exc:
             raise KeeperError(str(exc)) from None
+        if set(changed) & {"expires_at", "issued_at", "warning_seconds", "critical_seconds", "lifecycle"}:
+            self.schedule(updated)
+        return updated
 
     def delete(self, record: KeyRecord) -> None:
         """Forget a key: its record and (unless another record shares it) its keyring entry."""
@@ -238,3 +244,74 @@ class Keeper:
         self.store.delete(record.id, now=self.now())
         if record.secret_stored and not self.store.holders(record.fingerprint):
             self.vault.delete(record.fingerprint)
+
+    # ---- reminders --------------------------------------------------------------
+    MANAGED = (ReminderKind.WARNING, ReminderKind.CRITICAL, ReminderKind.EXPIRY, ReminderKind.REVIEW)
+
+    def _schedule_signature(self) -> str:
+        t = self.settings.thresholds
+        return f"v1:{t.warning_seconds}:{t.warning_fraction:.6f}:{t.critical_seconds}:{t.critical_fraction:.6f}:{REVIEW_EVERY}"
+
+    def schedule(self, record: KeyRecord) -> None:
+        """(Re)compute one key's expiry-driven reminders; idempotent."""
+        if record.id is None or self.store.readonly:
+            return
+        self.store.sync_reminders({record.id: planned(record, self.settings.thresholds)}, now=self.now(),
+                                  managed=self.MANAGED)
+
+    def schedule_all(self, *, force: bool = False) -> int:
+        """Recompute every schedule when the global thresholds changed since the
+        last time (or on first use of a database); cheap no-op otherwise."""
+        if self.store.readonly:
+            return 0
+        signature = self._schedule_signature()
+        if not force and self.store.meta("schedule") == signature:
+            return 0
+        plans = {r.id: planned(r, self.settings.thresholds) for r in self.store.all() if r.id is not None}
+        changed = self.store.sync_reminders(plans, now=self.now(), managed=self.MANAGED)
+        self.store.set_meta("schedule", signature)
+        return changed
+
+    def retire_expired_previous(self) -> list[KeyRecord]:
+        """Previous keys (replaced by a rotation) retire once their grace window ends."""
+        if self.store.readonly:
+            return []
+        now = self.now()
+        retired = []
+        for r in self.store.all():
+            if r.lifecycle is Lifecycle.PREVIOUS and r.expires_at is not None and r.expires_at <= now:
+                retired.append(self.store.update(r.id, now=now, action="retired", detail="grace window ended",
+                                                 lifecycle=Lifecycle.RETIRED))  # type: ignore[arg-type]
+                self._close_reminders(r.id)  # type: ignore[arg-type]
+        return retired
+
+    def _close_reminders(self, key_id: int) -> None:
+        for rem in self.store.reminders(key_id=key_id):
+            self.store.set_reminder(rem.id, ReminderState.DONE, now=self.now())  # type: ignore[arg-type]
+
+    def due(self) -> list[Reminder]:
+        return self.store.due_reminders(self.now())
+
+    def snooze(self, reminder: Reminder, seconds: int) -> None:
+        if seconds <= 0:
+            raise KeeperError("snooze for a positive time, such as 1d")
+        self.store.set_reminder(reminder.id, ReminderState.SNOOZED, now=self.now(),  # type: ignore[arg-type]
+                                snoozed_until=self.now() + seconds)
+
+    def close(self, reminder: Reminder, state: ReminderState = ReminderState.DISMISSED) -> None:
+        """Dismiss (or mark done) a reminder. A never-expiring key's review comes
+        back after the review period; a done 'switch' retires the old key."""
+        now = self.now()
+        if reminder.kind is ReminderKind.REVIEW:
+            self.store.set_reminder(reminder.id, ReminderState.PENDING, now=now,  # type: ignore[arg-type]
+                                    due_at=now + REVIEW_EVERY)
+            self.store.log(reminder.key_id, f"review {state.value}", now=now,
+                           detail=f"next review in {REVIEW_EVERY // DAY} days")
+            return
+        self.store.set_reminder(reminder.id, state, now=now)  # type: ignore[arg-type]
+        if reminder.kind is ReminderKind.SWITCH and state is ReminderState.DONE:
+            record = self.store.get(reminder.key_id)
+            if record.lifecycle is Lifecycle.PREVIOUS:
+                self.store.update(record.id, now=now, action="retired",  # type: ignore[arg-type]
+                                  detail="consumers switched (confirmed)", lifecycle=Lifecycle.RETIRED)
+                self._close_reminders(record.id)  # type: ignore[arg-type]

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle
+from ..core.reminders import Reminder, ReminderKind, ReminderState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 _MIGRATIONS: dict[int, str] = {
@@ -68,18 +69,50 @@ _MIGRATIONS: dict[int, str] = {
     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     """,
+    2: """
+    ALTER TABLE keys ADD COLUMN predecessor_id INTEGER REFERENCES keys (id) ON DELETE SET NULL;
+    CREATE INDEX keys_predecessor ON keys (predecessor_id);
+    CREATE TABLE reminders (
+        id            INTEGER PRIMARY KEY,
+        key_id        INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+        kind          TEXT NOT NULL,
+        due_at        INTEGER NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'pending',
+        snoozed_until INTEGER,
+        notified_at   INTEGER,
+        updated_at    INTEGER NOT NULL,
+        UNIQUE (key_id, kind)
+    );
+    CREATE INDEX reminders_due ON reminders (state, due_at);
+    CREATE TABLE rotations (
+        id              INTEGER PRIMARY KEY,
+        old_id          INTEGER NOT NULL,
+        old_name        TEXT NOT NULL,
+        new_id          INTEGER,
+        new_fingerprint TEXT,
+        method          TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        detail          TEXT NOT NULL DEFAULT '',
+        started_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 }
 
 _COLUMNS = (
     "id, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source, "
     "fingerprint, has_refresh_token, secret_stored, permissions, notes, tags, lifecycle, source, "
-    "claims, warning_seconds, critical_seconds, created_at, updated_at"
+    "claims, warning_seconds, critical_seconds, created_at, updated_at, predecessor_id"
 )
 
 _EDITABLE = {
     "name", "key_type", "endpoint", "region", "provider", "issued_at", "expires_at", "expiry_source",
     "has_refresh_token", "secret_stored", "permissions", "notes", "tags", "lifecycle", "warning_seconds",
-    "critical_seconds", "kind", "source",
+    "critical_seconds", "kind", "source", "predecessor_id",
 }
 
 
@@ -134,7 +167,7 @@ def _secure_create(path: Path) -> None:
 def _to_record(row: tuple) -> KeyRecord:
     (rid, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source,
      fingerprint, has_rt, stored, permissions, notes, tags, lifecycle, source, claims, warn, crit,
-     created, updated) = row
+     created, updated, predecessor) = row
     return KeyRecord(
         id=rid, name=name, kind=Kind(kind), key_type=KeyType(key_type), endpoint=endpoint,
         region=region, provider=provider, issued_at=issued_at, expires_at=expires_at,
@@ -143,7 +176,7 @@ def _to_record(row: tuple) -> KeyRecord:
         permissions=json.loads(permissions) if permissions else None, notes=notes,
         tags=json.loads(tags), lifecycle=Lifecycle(lifecycle), source=source,
         claims=json.loads(claims), warning_seconds=warn, critical_seconds=crit,
-        created_at=created, updated_at=updated,
+        created_at=created, updated_at=updated, predecessor_id=predecessor,
     )
 
 
@@ -371,6 +404,213 @@ class Store:
             return stat.S_IMODE(self.path.stat().st_mode)
         except OSError:
             return None
+
+
+    # ---- lineage -----------------------------------------------------------------
+    def replace(self, old_id: int, new: KeyRecord, *, old_new_name: str, now: int, detail: str = "") -> KeyRecord:
+        """A rotation's bookkeeping in one transaction: the old record steps aside
+        (renamed, lifecycle previous) and the new one takes its name and points
+        back at it."""
+        with self._write() as conn:
+            row = conn.execute("SELECT name FROM keys WHERE id = ?", (old_id,)).fetchone()
+            if row is None:
+                raise StoreError("the key being rotated is no longer tracked")
+            dup = conn.execute("SELECT name FROM keys WHERE fingerprint = ? AND lifecycle != 'retired'",
+                               (new.fingerprint,)).fetchone()
+            if dup:
+                raise DuplicateKey(dup[0])
+            conn.execute("UPDATE keys SET name = ?, lifecycle = 'previous', updated_at = ? WHERE id = ?",
+                         (old_new_name, now, old_id))
+            self._event(conn, old_id, old_new_name, now, "rotated", f"replaced by a new key; was {row[0]!r}")
+            new.created_at = new.updated_at = now
+            new.predecessor_id = old_id
+            values = {f: _value(f, getattr(new, f)) for f in _COLUMNS.split(", ") if f != "id"}
+            cur = conn.execute(
+                f"INSERT INTO keys ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                tuple(values.values()),
+            )
+            new.id = cur.lastrowid
+            self._event(conn, new.id, new.name, now, "created by rotation", detail)  # type: ignore[arg-type]
+        return new
+
+    def link(self, old_id: int, new_id: int, *, now: int) -> None:
+        """Record a manual rotation: `new_id` replaces `old_id`."""
+        with self._write() as conn:
+            names = dict(conn.execute("SELECT id, name FROM keys WHERE id IN (?, ?)", (old_id, new_id)).fetchall())
+            if len(names) != 2:
+                raise StoreError("both keys must be tracked to link them")
+            conn.execute("UPDATE keys SET predecessor_id = ?, updated_at = ? WHERE id = ?", (old_id, now, new_id))
+            conn.execute("UPDATE keys SET lifecycle = 'previous', updated_at = ? WHERE id = ?", (now, old_id))
+            self._event(conn, old_id, names[old_id], now, "rotated", f"replaced by {names[new_id]!r} (manual)")
+            self._event(conn, new_id, names[new_id], now, "linked", f"replaces {names[old_id]!r}")
+
+    def lineage(self, record_id: int) -> tuple[list[KeyRecord], list[KeyRecord]]:
+        """(predecessors oldest first, successors newest last) of a record."""
+        before: list[KeyRecord] = []
+        seen = {record_id}
+        current = self.get(record_id)
+        while current.predecessor_id is not None and current.predecessor_id not in seen:
+            seen.add(current.predecessor_id)
+            try:
+                current = self.get(current.predecessor_id)
+            except StoreError:
+                break
+            before.insert(0, current)
+        after: list[KeyRecord] = []
+        current_id = record_id
+        while True:
+            rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE predecessor_id = ? ORDER BY id", (current_id,))
+            nxt = [r for r in (_to_record(row) for row in rows) if r.id not in seen]
+            if not nxt:
+                break
+            after.append(nxt[0])
+            seen.add(nxt[0].id)  # type: ignore[arg-type]
+            current_id = nxt[0].id  # type: ignore[assignment]
+        return before, after
+
+    # ---- reminders -------------------------------------------------------------------
+    _REMINDER_SELECT = (
+        "SELECT r.id, r.key_id, r.kind, r.due_at, r.state, r.snoozed_until, r.notified_at, k.name, k.notes "
+        "FROM reminders r JOIN keys k ON k.id = r.key_id"
+    )
+
+    @staticmethod
+    def _to_reminder(row: tuple) -> Reminder:
+        rid, key_id, kind, due_at, state, snoozed, notified, name, notes = row
+        return Reminder(key_id=key_id, kind=ReminderKind(kind), due_at=due_at, state=ReminderState(state),
+                        snoozed_until=snoozed, notified_at=notified, id=rid, key_name=name, key_notes=notes)
+
+    def reminders(self, *, key_id: int | None = None, open_only: bool = True) -> list[Reminder]:
+        sql = self._REMINDER_SELECT
+        where, params = [], []
+        if key_id is not None:
+            where.append("r.key_id = ?")
+            params.append(key_id)
+        if open_only:
+            where.append("r.state IN ('pending', 'snoozed')")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY coalesce(r.snoozed_until, r.due_at), r.id"
+        return [self._to_reminder(row) for row in self._read(sql, tuple(params))]
+
+    def due_reminders(self, now: int) -> list[Reminder]:
+        rows = self._read(
+            self._REMINDER_SELECT
+            + " WHERE (r.state = 'pending' AND r.due_at <= ?) OR (r.state = 'snoozed' AND r.snoozed_until <= ?)"
+            " ORDER BY coalesce(r.snoozed_until, r.due_at), r.id",
+            (now, now),
+        )
+        return [self._to_reminder(row) for row in rows]
+
+    def sync_reminders(self, plans: dict[int, dict[ReminderKind, int]], *, now: int,
+                       managed: tuple[ReminderKind, ...]) -> int:
+        """Make each record's `managed` reminders match its plan, in one transaction.
+
+        A reminder whose time did not change keeps its state (snoozed, done,
+        dismissed); one whose time moved starts over as pending; one no longer
+        planned is removed. Returns how many rows changed.
+        """
+        kinds = tuple(k.value for k in managed)
+        changed = 0
+        with self._write() as conn:
+            for key_id, plan in plans.items():
+                existing = {
+                    kind: (rid, due) for rid, kind, due in conn.execute(
+                        f"SELECT id, kind, due_at FROM reminders WHERE key_id = ? AND kind IN "
+                        f"({','.join('?' * len(kinds))})", (key_id, *kinds))
+                }
+                for kind, due in plan.items():
+                    have = existing.pop(kind.value, None)
+                    if have is None:
+                        conn.execute(
+                            "INSERT INTO reminders (key_id, kind, due_at, state, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+                            (key_id, kind.value, int(due), now))
+                        changed += 1
+                    elif have[1] != int(due):
+                        conn.execute(
+                            "UPDATE reminders SET due_at = ?, state = 'pending', snoozed_until = NULL, "
+                            "notified_at = NULL, updated_at = ? WHERE id = ?", (int(due), now, have[0]))
+                        changed += 1
+                for rid, _ in existing.values():
+                    conn.execute("DELETE FROM reminders WHERE id = ?", (rid,))
+                    changed += 1
+        return changed
+
+    def add_reminder(self, key_id: int, kind: ReminderKind, due_at: int, *, now: int) -> None:
+        """Create (or re-open) one reminder of a kind for a key."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO reminders (key_id, kind, due_at, state, updated_at) VALUES (?, ?, ?, 'pending', ?) "
+                "ON CONFLICT (key_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending', "
+                "snoozed_until = NULL, notified_at = NULL, updated_at = excluded.updated_at",
+                (key_id, kind.value, due_at, now))
+
+    def set_reminder(self, reminder_id: int, state: ReminderState, *, now: int, snoozed_until: int | None = None,
+                     due_at: int | None = None) -> None:
+        with self._write() as conn:
+            row = conn.execute("SELECT key_id, kind FROM reminders WHERE id = ?", (reminder_id,)).fetchone()
+            if row is None:
+                raise StoreError("that reminder no longer exists")
+            conn.execute(
+                "UPDATE reminders SET state = ?, snoozed_until = ?, due_at = coalesce(?, due_at), "
+                "notified_at = CASE WHEN ? IS NULL THEN notified_at ELSE NULL END, updated_at = ? WHERE id = ?",
+                (state.value, snoozed_until, due_at, snoozed_until, now, reminder_id))
+            name = conn.execute("SELECT name FROM keys WHERE id = ?", (row[0],)).fetchone()
+            detail = row[1] + (f" until {snoozed_until}" if snoozed_until else "")
+            self._event(conn, row[0], name[0] if name else "?", now, f"reminder {state.value}", detail)
+
+    def claim_notifications(self, now: int) -> list[Reminder]:
+        """Due reminders not yet notified, marked notified in the same transaction
+        (so two `notify` runs at once never send one reminder twice)."""
+        with self._write() as conn:
+            rows = conn.execute(
+                self._REMINDER_SELECT + " WHERE r.notified_at IS NULL AND ((r.state = 'pending' AND r.due_at <= ?) "
+                "OR (r.state = 'snoozed' AND r.snoozed_until <= ?)) ORDER BY r.due_at, r.id", (now, now)).fetchall()
+            conn.executemany("UPDATE reminders SET notified_at = ? WHERE id = ?", [(now, row[0]) for row in rows])
+        return [self._to_reminder(row) for row in rows]
+
+    # ---- meta ------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # ---- rotations --------------------------------------------------------------------
+    def start_rotation(self, old: KeyRecord, method: str, *, now: int) -> int:
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO rotations (old_id, old_name, method, state, started_at, updated_at) "
+                "VALUES (?, ?, ?, 'started', ?, ?)", (old.id, old.name, method, now, now))
+            self._event(conn, old.id, old.name, now, "rotation started", method)  # type: ignore[arg-type]
+            return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def update_rotation(self, rotation_id: int, state: str, *, now: int, detail: str = "",
+                        new_id: int | None = None, new_fingerprint: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE rotations SET state = ?, detail = ?, new_id = coalesce(?, new_id), "
+                "new_fingerprint = coalesce(?, new_fingerprint), updated_at = ? WHERE id = ?",
+                (state, detail, new_id, new_fingerprint, now, rotation_id))
+
+    def open_rotations(self) -> list[dict]:
+        rows = self._read("SELECT id, old_id, old_name, new_id, new_fingerprint, method, state, detail, started_at "
+                          "FROM rotations WHERE state NOT IN ('done', 'failed', 'abandoned') ORDER BY id")
+        cols = ("id", "old_id", "old_name", "new_id", "new_fingerprint", "method", "state", "detail", "started_at")
+        return [dict(zip(cols, row)) for row in rows]
+
+    def rotations(self, record_id: int) -> list[dict]:
+        rows = self._read("SELECT id, old_id, old_name, new_id, method, state, detail, started_at, updated_at "
+                          "FROM rotations WHERE old_id = ? OR new_id = ? ORDER BY id", (record_id, record_id))
+        cols = ("id", "old_id", "old_name", "new_id", "method", "state", "detail", "started_at", "updated_at")
+        return [dict(zip(cols, row)) for row in rows]
+
+    def conn_for_transaction(self):
+        """A write transaction for several changes that must land together."""
+        return self._write()
 
 
 def _split(script: str) -> list[str]:

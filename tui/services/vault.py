@@ -220,6 +220,24 @@ class Vault:
                 self._quiet_delete(self._user(fingerprint, "key"))
                 raise VaultError(f"the keyring refused the refresh token: {_explain(exc)}") from None
 
+    def put_pending(self, old_fingerprint: str, secret: str, refresh_token: str | None) -> None:
+        """Park a rotation's new pair under a name derived from the OLD key, so an
+        interrupted rotation can always find it again (keyrings cannot be listed)."""
+        self.put(f"pending:{old_fingerprint}", secret, refresh_token)
+
+    def get_pending(self, old_fingerprint: str) -> tuple[str, str | None] | None:
+        try:
+            secret = self.backend.get_password(SERVICE, self._user(f"pending:{old_fingerprint}", "key"))
+            if secret is None:
+                return None
+            refresh = self.backend.get_password(SERVICE, self._user(f"pending:{old_fingerprint}", "refresh"))
+        except Exception as exc:
+            raise VaultError(f"could not read the keyring: {_explain(exc)}") from None
+        return secret, refresh
+
+    def delete_pending(self, old_fingerprint: str) -> None:
+        self.delete(f"pending:{old_fingerprint}")
+
     def get(self, fingerprint: str) -> str:
         try:
             value = self.backend.get_password(SERVICE, self._user(fingerprint, "key"))

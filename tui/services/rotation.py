@@ -1,0 +1,255 @@
+"""Rotation: replace a key before it expires without ever leaving its users
+without a working key, and without losing the old or the new key.
+
+Refresh path (v1 keys with a refresh token, before expiry):
+
+1. a `rotations` row records the start;
+2. RefreshApiToken returns a new key and a new refresh token (the old refresh
+   token is spent from here on, so the pair must not be lost);
+3. the pair is parked in the keyring under a name derived from the OLD key
+   (`pending:<old fingerprint>`), which an interrupted rotation can always find;
+4. it is stored under its own fingerprint, and in one SQLite transaction the
+   old record steps aside (renamed, lifecycle "previous") while the new one
+   takes the name and points back at it;
+5. the parked copy is removed, the new key verified, reminders set: the old
+   key keeps working until its own expiry (the grace window), and a "switch"
+   reminder asks the user to move its consumers.
+
+A crash or fault between any two steps leaves a state that `resume` completes.
+Keys that cannot be refreshed get a manual rotation: make the replacement
+(wizard or console), then link it as the successor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Callable
+
+from ..core.keys import inspect_key
+from ..core.model import ExpirySource, KeyRecord, Kind, Lifecycle
+from ..core.reminders import ReminderKind
+from ..core.report import local_time
+from .keeper import Keeper, KeeperError
+from .store import DuplicateKey, StoreError
+from .vault import VaultError
+
+if TYPE_CHECKING:
+    from .momento import GeneratedKey, MomentoApi
+
+
+class RotationError(Exception):
+    """A rotation step failed; the message says what and what to do.
+
+    `generated` holds a new key that exists nowhere else yet (the keyring
+    refused it): the caller must show it or save it.
+    """
+
+    def __init__(self, message: str, *, generated: GeneratedKey | None = None, resumable: bool = False) -> None:
+        super().__init__(message)
+        self.generated = generated
+        self.resumable = resumable
+
+
+@dataclass
+class RotationOutcome:
+    old: KeyRecord
+    new: KeyRecord
+    verify: str                    # valid / restricted / invalid / unknown
+    verify_message: str
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        grace = local_time(self.old.expires_at, never="never")
+        return (f"Rotated {self.new.name!r}: the new key is stored and {self.verify} "
+                f"(expires {local_time(self.new.expires_at, never='never')}). The old key keeps working until "
+                f"{grace}: switch its consumers before then.")
+
+
+def refresh_blocker(record: KeyRecord, now: float) -> str | None:
+    """Why this key cannot be rotated by refreshing it (None: it can)."""
+    if record.lifecycle is not Lifecycle.ACTIVE:
+        return f"{record.name!r} is {record.lifecycle.value}: rotate the current key of its lineage instead"
+    if record.kind is Kind.V2:
+        return ("v2 keys have no refresh token: make a new key in the Momento console, then import it as "
+                "the replacement")
+    if record.kind is Kind.DISPOSABLE:
+        return "disposable tokens cannot be refreshed: generate a new token"
+    if record.kind is Kind.LEGACY:
+        return "legacy keys cannot be refreshed: make a new key and import it as the replacement"
+    if record.expires_at is None:
+        return ("keys that never expire come without a refresh token: make an expiring replacement "
+                "(the wizard for fine-grained keys, the console for super-user keys)")
+    if record.expires_at <= now:
+        return (f"{record.name!r} expired on {local_time(record.expires_at)}; Momento refreshes a key only "
+                "before it expires. Make a new key and import it as the replacement")
+    if not record.has_refresh_token:
+        return ("this key came without a refresh token (the console shows it once, in Download JSON): "
+                "make a replacement and import it")
+    if not record.secret_stored:
+        return "its secret and refresh token are not in the keyring, so momento-keys cannot refresh it"
+    return None
+
+
+def previous_name(old: KeyRecord, taken: Callable[[str], bool]) -> str:
+    base = f"{old.name} (until {local_time(old.expires_at)[:10]})" if old.expires_at else f"{old.name} (old)"
+    name = base
+    n = 2
+    while taken(name):
+        name = f"{base} #{n}"
+        n += 1
+    return name
+
+
+class Rotator:
+    def __init__(self, keeper: Keeper, api_factory: Callable[[], MomentoApi]) -> None:
+        self.keeper = keeper
+        self.api_factory = api_factory
+
+    @property
+    def store(self):
+        return self.keeper.store
+
+    @property
+    def vault(self):
+        return self.keeper.vault
+
+    def rotate(self, record: KeyRecord) -> RotationOutcome:
+        from .momento import MomentoError
+
+        keeper = self.keeper
+        now = keeper.now()
+        blocker = refresh_blocker(record, now)
+        if blocker:
+            raise RotationError(blocker)
+        if not self.vault.writable():
+            raise RotationError(f"cannot rotate now: {self.vault.status.summary()} — the new key could not be "
+                                "stored. Fix the keyring first (momento-keys doctor)")
+        rotation_id = self.store.start_rotation(record, "refresh", now=now)
+        try:
+            old_key = keeper.secret(record, why="read for rotation")
+            refresh_token = self.vault.get_refresh_token(record.fingerprint)
+        except (KeeperError, VaultError) as exc:
+            self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=str(exc))
+            raise RotationError(f"nothing changed: {exc}") from None
+        if not refresh_token:
+            self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail="refresh token missing")
+            raise RotationError("nothing changed: the refresh token is missing from the keyring")
+        try:
+            generated = self.api_factory().refresh_api_key(old_key, refresh_token, record.endpoint)
+        except MomentoError as exc:
+            detail = str(exc)
+            self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=detail)
+            raise RotationError(f"not rotated: {detail} The old key is unchanged and still works.") from None
+        except ValueError as exc:
+            self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=str(exc))
+            raise RotationError(f"not rotated: {exc}") from None
+        # From here the old refresh token is spent: the new pair must survive.
+        try:
+            self.vault.put_pending(record.fingerprint, generated.api_key, generated.refresh_token)
+        except VaultError as exc:
+            self.store.update_rotation(rotation_id, "unsaved", now=keeper.now(), detail=str(exc))
+            raise RotationError(
+                f"Momento made the new key but the keyring refused it ({exc}). Save it now: it is shown once.",
+                generated=generated) from None
+        new_fp = inspect_key(generated.api_key, endpoint=generated.endpoint).fingerprint
+        self.store.update_rotation(rotation_id, "generated", now=keeper.now(), new_fingerprint=new_fp)
+        return self._finish(rotation_id, record, generated)
+
+    def _finish(self, rotation_id: int, old: KeyRecord, generated: GeneratedKey) -> RotationOutcome:
+        keeper = self.keeper
+        inspection = replace(
+            inspect_key(generated.api_key, endpoint=generated.endpoint),
+            expires_at=generated.valid_until,
+            expiry_source=ExpirySource.VALID_UNTIL,
+            refresh_token=generated.refresh_token,
+            source="rotation",
+        )
+        try:
+            self.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)
+        except VaultError as exc:
+            self.store.update_rotation(rotation_id, "generated", now=keeper.now(), detail=str(exc))
+            raise RotationError(f"the new key is parked in the keyring but could not be filed ({exc}); "
+                                "run the rotation again to resume", resumable=True) from None
+        new = KeyRecord(
+            name=old.name, kind=old.kind, key_type=old.key_type, endpoint=inspection.endpoint,
+            region=inspection.region, provider=inspection.provider,
+            issued_at=inspection.issued_at or keeper.now(), expires_at=inspection.expires_at,
+            expiry_source=inspection.expiry_source, fingerprint=inspection.fingerprint,
+            has_refresh_token=bool(inspection.refresh_token), secret_stored=True,
+            permissions=old.permissions, notes=old.notes, tags=list(old.tags), source="rotation",
+            claims=dict(inspection.claims), warning_seconds=old.warning_seconds,
+            critical_seconds=old.critical_seconds,
+        )
+        try:
+            new = self.store.replace(
+                old.id, new, old_new_name=previous_name(old, lambda n: self.store.find(n) is not None),  # type: ignore[arg-type]
+                now=keeper.now(), detail=f"refreshed from {old.fingerprint}",
+            )
+        except DuplicateKey:
+            # Already filed by an earlier, interrupted run: pick it up.
+            existing = next(r for r in self.store.all() if r.fingerprint == inspection.fingerprint)
+            new = existing
+        except StoreError as exc:
+            self.store.update_rotation(rotation_id, "generated", now=keeper.now(), detail=str(exc))
+            raise RotationError(f"the new key is safe in the keyring but the database refused the change ({exc}); "
+                                "run the rotation again to resume", resumable=True) from None
+        self.vault.delete_pending(old.fingerprint)
+        self.store.update_rotation(rotation_id, "stored", now=keeper.now(), new_id=new.id)
+        warnings: list[str] = []
+        try:
+            result = self.api_factory().verify(generated.api_key, generated.endpoint)
+            status, message = result.status, result.message
+        except Exception as exc:  # verification is advice, never a reason to lose the rotation
+            status, message = "unknown", str(exc)
+        if status == "invalid":
+            warnings.append(f"Momento rejected the new key when checked: {message}")
+        elif status == "unknown":
+            warnings.append(f"the new key could not be checked now: {message}")
+        old = self.store.get(old.id)  # type: ignore[arg-type]
+        keeper.schedule(new)
+        keeper.schedule(old)
+        self.store.add_reminder(old.id, ReminderKind.SWITCH, keeper.now(), now=keeper.now())  # type: ignore[arg-type]
+        self.store.log(new.id, "verified", now=keeper.now(), detail=status)  # type: ignore[arg-type]
+        self.store.update_rotation(rotation_id, "done", now=keeper.now(), detail=f"verify: {status}")
+        return RotationOutcome(old, new, status, message, warnings)
+
+    def resume(self) -> list[RotationOutcome | str]:
+        """Complete rotations a crash or fault interrupted. Returns what happened."""
+        from .momento import GeneratedKey
+
+        results: list[RotationOutcome | str] = []
+        for rot in self.store.open_rotations():
+            try:
+                old = self.store.get(rot["old_id"])
+            except StoreError:
+                self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(), detail="old key deleted")
+                continue
+            pending = self.vault.get_pending(old.fingerprint)
+            if pending is not None:
+                inspection = inspect_key(pending[0])
+                generated = GeneratedKey(api_key=pending[0], refresh_token=pending[1],
+                                         endpoint=inspection.endpoint or old.endpoint or "",
+                                         valid_until=inspection.expires_at)
+                results.append(self._finish(rot["id"], old, generated))
+            elif rot["state"] == "stored" and rot["new_id"]:
+                self.store.update_rotation(rot["id"], "done", now=self.keeper.now(), detail="resumed")
+                results.append(f"{rot['old_name']!r}: rotation was already stored; marked done")
+            else:
+                self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(),
+                                           detail="no new key was received")
+                results.append(f"{rot['old_name']!r}: the interrupted rotation never received a new key; "
+                               "the old key is unchanged (rotate again)")
+        return results
+
+    def link_replacement(self, old: KeyRecord, new: KeyRecord) -> None:
+        """A manual rotation: `new` (made in the wizard or the console) replaces `old`."""
+        if old.id == new.id:
+            raise KeeperError("a key cannot replace itself")
+        now = self.keeper.now()
+        rid = self.store.start_rotation(old, "manual", now=now)
+        self.store.link(old.id, new.id, now=now)  # type: ignore[arg-type]
+        self.store.update_rotation(rid, "done", now=now, new_id=new.id, detail="linked")
+        old = self.store.get(old.id)  # type: ignore[arg-type]
+        self.keeper.schedule(old)
+        self.store.add_reminder(old.id, ReminderKind.SWITCH, now, now=now)  # type: ignore[arg-type]
+        self.store.add_reminder(old.id, ReminderKind.REVOKE, now, now=now)  # type: ignore[arg-type]
