@@ -162,3 +162,21 @@ def test_busy_database_gives_a_sentence(db_path: Path, monkeypatch):
         blocker.execute("ROLLBACK")
     assert s.count() == 0
     assert os.path.exists(db_path)
+
+
+def test_v1_database_is_upgraded_with_its_data(tmp_path: Path):
+    """A database written by schema 1 gains the reminder tables and keeps every record."""
+    from tui.services import store as store_mod
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in store_mod._split(store_mod._MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO keys (name, kind, fingerprint, created_at, updated_at) "
+                 "VALUES ('legacy', 'v1', 'sha256:1', 1, 1)")
+    conn.close()
+    reader = Store(path, readonly=True)   # `list` and `check` open read-only: they upgrade once, then read
+    assert [r.name for r in reader.all()] == ["legacy"]
+    assert reader.schema_version() == SCHEMA_VERSION
+    assert reader.due_reminders(NOW) == []

@@ -49,6 +49,7 @@ class Summary:
     total: int
     counts: dict[Status, int]
     next_change: float
+    due: int = 0
 
 
 def summarise(records: list[KeyRecord], now: float, keeper: Keeper) -> Summary:
@@ -80,6 +81,8 @@ class KeysCommands(Provider):
             ("Sort by status", "Worst status first", "sort('status')"),
             ("Sort by name", "Alphabetical", "sort('name')"),
             ("Show details of the selected key", "Metadata, permissions, events, secret", "open_selected"),
+            ("Reminders", "Due first: snooze, dismiss, open the key, rotate", "reminders"),
+            ("Timeline", "Expiries and reminders over the next 90 days, week by week", "timeline"),
             ("Help", "Keys, status bands and CLI exit codes", "help"),
             ("Reload keys", "Read the database again", "reload"),
         ]
@@ -90,6 +93,7 @@ class KeysCommands(Provider):
                 ("Edit the selected key", "Name, notes, tags, thresholds", "edit_selected"),
                 ("Delete the selected key", "Removes its record and its keyring entry", "delete_selected"),
                 ("Copy the selected key", "To the clipboard, cleared after a while", "copy_selected"),
+                ("Rotate the selected key", "Refresh it through Momento, or replace it by hand", "rotate_selected"),
             ]
         return items
 
@@ -112,12 +116,15 @@ class Dashboard(Screen):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("n", "new_key", "New key", id="new_key"),
         Binding("i", "import_key", "Import", id="import"),
-        Binding("e", "edit_selected", "Edit", id="edit"),
-        Binding("d,delete", "delete_selected", "Delete", id="delete"),
-        Binding("c", "copy_selected", "Copy key", id="copy"),
-        Binding("s", "cycle_sort", "Sort", id="sort"),
+        Binding("r", "reminders", "Reminders", id="reminders"),
+        Binding("R", "rotate_selected", "Rotate", id="rotate"),
+        Binding("t", "timeline", "Timeline", show=False, id="timeline"),
+        Binding("e", "edit_selected", "Edit", show=False, id="edit"),
+        Binding("d,delete", "delete_selected", "Delete", show=False, id="delete"),
+        Binding("c", "copy_selected", "Copy key", show=False, id="copy"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="sort"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
-        Binding("r", "reload", "Reload", show=False, id="reload"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -183,6 +190,15 @@ class Dashboard(Screen):
     def action_new_key(self) -> None:
         self.app.action_new_key()  # type: ignore[attr-defined]
 
+    def action_reminders(self) -> None:
+        self.app.action_reminders()  # type: ignore[attr-defined]
+
+    def action_timeline(self) -> None:
+        self.app.action_timeline()  # type: ignore[attr-defined]
+
+    def action_rotate_selected(self) -> None:
+        self.app.action_rotate_selected()  # type: ignore[attr-defined]
+
     def action_edit_selected(self) -> None:
         self.app.action_edit_selected()  # type: ignore[attr-defined]
 
@@ -211,7 +227,7 @@ Keys are made in the Momento console (console.gomomento.com → API keys).
 Secrets go to your OS keyring; this tool's database keeps only metadata.
 Press [b]?[/b] for help, [b]ctrl+p[/b] for all commands."""
 
-WRITE_ACTIONS = {"import_key", "new_key", "edit_selected", "delete_selected", "copy_selected"}
+WRITE_ACTIONS = {"import_key", "new_key", "edit_selected", "delete_selected", "copy_selected", "rotate_selected"}
 
 
 class MomentoKeysApp(App):
@@ -252,7 +268,10 @@ class MomentoKeysApp(App):
         """The dashboard is on screen: load, probe the keyring, start the clocks."""
         self.sub_title = "loading…"
         self.update_banner()
-        self.load_records()
+        if not self.readonly and not self.keeper.store.readonly:
+            self.maintain()
+        else:
+            self.load_records()
         if not self.readonly:
             self.check_vault()
         if self._tick_enabled:
@@ -280,6 +299,68 @@ class MomentoKeysApp(App):
             self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
             return
         self.post_message(RecordsLoaded(records, version))
+
+    @work(thread=True, exclusive=True, group="load")
+    def maintain(self) -> None:
+        """At start: reminder schedules up to date, ended grace windows retired,
+        interrupted rotations resumed; then load and announce what is due."""
+        notes: list[str] = []
+        try:
+            self.keeper.schedule_all()
+            for r in self.keeper.retire_expired_previous():
+                notes.append(f"Retired {r.name!r}: its grace window ended")
+            for outcome in self.rotator().resume():
+                notes.append(outcome if isinstance(outcome, str) else f"Resumed an interrupted rotation: "
+                                                                      f"{outcome.summary()}")
+            due = self.keeper.due()
+        except Exception as exc:  # never block the dashboard on maintenance
+            self.call_from_thread(self.notify, f"Could not update reminders: {exc}", severity="warning")
+            due = []
+        version = self.keeper.store.data_version()
+        records = self.keeper.store.all()
+        self.post_message(RecordsLoaded(records, version))
+        for note in notes:
+            self.call_from_thread(self.notify, note, timeout=10)
+        if due:
+            names = ", ".join(sorted({r.key_name for r in due})[:4])
+            more = "" if len(due) <= 4 else f" and {len(due) - 4} more"
+            self.call_from_thread(self.notify, f"{len(due)} reminder{'s' if len(due) != 1 else ''} due: "
+                                  f"{names}{more}. Press r to see them.", title="Reminders", severity="warning",
+                                  timeout=15)
+
+    def rotator(self):
+        from .services.rotation import Rotator
+
+        factory = self.api_factory
+        if factory is None:
+            from .services.momento import MomentoApi
+
+            factory = MomentoApi.from_env
+        return Rotator(self.keeper, factory)
+
+    def rotate(self, record: KeyRecord) -> None:
+        if self.readonly:
+            return
+        from .screens.rotate import RotateScreen
+
+        self.push_screen(RotateScreen(record))
+
+    def action_rotate_selected(self) -> None:
+        record = self.selected()
+        if record is not None:
+            self.rotate(record)
+
+    def action_reminders(self) -> None:
+        from .screens.reminders import RemindersScreen
+
+        if not isinstance(self.screen, RemindersScreen):
+            self.push_screen(RemindersScreen())
+
+    def action_timeline(self) -> None:
+        from .screens.timeline import TimelineScreen
+
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen())
 
     def on_records_loaded(self, message: RecordsLoaded) -> None:
         self.records = message.records
@@ -316,7 +397,19 @@ class MomentoKeysApp(App):
 
     @work(thread=True, exclusive=True, group="summary")
     def recount(self) -> None:
-        summary = summarise(self.records, self.keeper.clock.now(), self.keeper)
+        now = self.keeper.clock.now()
+        summary = summarise(self.records, now, self.keeper)
+        try:
+            due = self.keeper.store.due_reminders(int(now))
+        except StoreError:
+            due = []
+        summary.due = len(due)
+        try:  # a reminder falling due later changes the header too
+            upcoming = [r.when() for r in self.keeper.store.reminders() if r.when() > now]
+        except StoreError:
+            upcoming = []
+        if upcoming:
+            summary.next_change = min(summary.next_change, min(upcoming))
         self.call_from_thread(self._set_summary, summary)
 
     def _set_summary(self, summary: Summary) -> None:
@@ -327,6 +420,8 @@ class MomentoKeysApp(App):
         s = self.summary
         c = s.counts
         parts = [f"{s.total} keys"]
+        if s.due:
+            parts.append(f"⏰ {s.due} reminder{'s' if s.due != 1 else ''} due")
         for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
             if c.get(status):
                 parts.append(f"{c[status]} {LABELS[status].lower()}")

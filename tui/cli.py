@@ -305,21 +305,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from .core.model import Lifecycle, Status
     from .core.policy import LABELS, DurationError, countdown, parse_duration, status_of
-    from .core.report import EXIT_UNKNOWN, check_exit_code, record_json, worst
+    from .core.report import EXIT_UNKNOWN, check_exit_code, iso_utc, record_json, worst
 
     try:
         keeper = _keeper(args, readonly=True)
         thresholds = keeper.settings.thresholds
         try:
+            # Thresholds given here are explicit: they apply even to keys whose whole life is shorter.
             if args.warn:
-                thresholds = replace(thresholds, warning_seconds=parse_duration(args.warn))
+                thresholds = replace(thresholds, warning_seconds=parse_duration(args.warn), warning_explicit=True)
             if args.critical:
-                thresholds = replace(thresholds, critical_seconds=parse_duration(args.critical))
+                thresholds = replace(thresholds, critical_seconds=parse_duration(args.critical),
+                                     critical_explicit=True)
         except DurationError as exc:
             raise CliError(str(exc), EXIT_UNKNOWN) from None
         if thresholds.critical_seconds > thresholds.warning_seconds:
             raise CliError("--critical must not be longer than --warn", EXIT_UNKNOWN)
         records = [r for r in keeper.store.all() if r.lifecycle is Lifecycle.ACTIVE]
+        due = keeper.store.due_reminders(keeper.now()) if keeper.store.schema_version() >= 2 else []
     except CliError as exc:
         exc.code = EXIT_UNKNOWN
         raise
@@ -340,6 +343,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "checked": len(records),
             "counts": counts,
             "keys": [record_json(r, now, thresholds) for r, _ in attention],
+            "reminders_due": [{"name": d.key_name, "kind": d.kind.value, "due_at": iso_utc(d.when())}
+                              for d in due],
         })
         return code
     if not records:
@@ -357,6 +362,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  {LABELS[s]:<13} {r.name}: {when}")
     if len(attention) > 50:
         print(f"  … and {len(attention) - 50} more (use --json for all)")
+    if due:
+        print(f"{len(due)} reminder{'s' if len(due) != 1 else ''} due (momento-keys reminders --due):")
+        for d in due[:20]:
+            print(f"  {d.kind.value:<9} {d.key_name}")
     return code
 
 
@@ -821,6 +830,8 @@ def _momento_failure(exc, *, using: str, disposable: bool) -> CliError:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    import time
+
     from .core.model import KeyType, Kind
     from .core.permissions import describe_all, to_json
     from .services.keeper import KeeperError, parse_tags, validate_name
@@ -832,9 +843,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except KeeperError as exc:
         raise CliError(f"--name: {exc}") from None
     grants = _grants(args)
-    import time as _time
-
-    valid_for = _parse_expiry(args.expires, now=_time.time(), disposable=args.disposable, yes_never=args.yes_never)
+    valid_for = _parse_expiry(args.expires, now=time.time(), disposable=args.disposable, yes_never=args.yes_never)
     keeper = _keeper(args)
     if keeper.store.readonly:
         raise CliError(keeper.store.readonly_reason or "the database is read-only")
@@ -877,8 +886,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
             generated = api.generate_api_key(secret, acting.endpoint, grants, valid_for)
     except MomentoError as exc:
         raise _momento_failure(exc, using=acting.name, disposable=args.disposable) from None
+    except KeyboardInterrupt:
+        maybe = "" if args.disposable else "; the key may have been created anyway: check the Momento console"
+        raise CliError(f"interrupted while Momento was making {name!r}, so nothing was stored{maybe}", 130) from None
     except ValueError as exc:  # the stored secret is not a usable key, or a bad endpoint: nothing was sent
         raise CliError(f"{acting.name!r} cannot be used: {str(exc).rstrip('.')}; nothing was generated") from None
+    except Exception as exc:  # a bug or an SDK surprise: say what, without a traceback or a secret
+        from .services.momento import _scrub
+
+        maybe = "" if args.disposable else "; the key may have been created anyway: check the Momento console"
+        detail = _scrub(f"{type(exc).__name__}: {exc}", [secret])
+        raise CliError(f"unexpected failure while calling Momento ({detail}); nothing was stored{maybe}",
+                       EXIT_MOMENTO_UNREACHABLE) from None
 
     # 3. Store it at once; if that fails, never lose it.
     kind = Kind.DISPOSABLE if args.disposable else Kind.V1
@@ -886,7 +905,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         done = keeper.store_generated(generated, name, key_type=KeyType.FINE_GRAINED, kind=kind,
                                       permissions=to_json(grants), notes=args.notes, tags=parse_tags(args.tags))
     except (Exception, KeyboardInterrupt) as exc:
-        return _rescue(keeper, generated, name, exc, disposable=args.disposable)
+        record = _stored_anyway(keeper, generated, name)
+        if record is None:
+            return _rescue(keeper, generated, name, exc, disposable=args.disposable)
+        # The key and its record were written; only a later step (such as reminders) failed.
+        from .services.keeper import ImportResult
+
+        done = ImportResult(record, [f"{name!r} was stored, but a later step failed: {_reason(exc, generated)}"])
 
     record = done.record
     if args.json:
@@ -918,11 +943,8 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposable: bool) -> int:
-    """Momento made a key that could not be stored: save it in a 0600 file and say where."""
-    import tempfile
-    from datetime import datetime, timezone
-
+def _reason(exc: BaseException, generated) -> str:
+    """Why storing failed, in one line without a secret."""
     from .services.keeper import KeeperError
     from .services.momento import _scrub
     from .services.store import StoreError
@@ -935,6 +957,29 @@ def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposa
     else:
         reason = f"{type(exc).__name__}: {exc}"
     reason = _scrub(reason, [generated.api_key, generated.refresh_token or ""])
+    return reason.removeprefix("the key was not stored: ")
+
+
+def _stored_anyway(keeper: Keeper, generated, name: str):
+    """The record of ``generated`` if it did get stored, secret included, despite an error; else None."""
+    try:
+        from .core.keys import inspect_key
+
+        fp = inspect_key(generated.api_key, endpoint=generated.endpoint).fingerprint
+        record = keeper.store.find(name)
+        if record is not None and record.fingerprint == fp and record.secret_stored and keeper.vault.has(fp):
+            return record
+    except Exception:
+        pass
+    return None
+
+
+def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposable: bool) -> int:
+    """Momento made a key that could not be stored: save it in a 0600 file and say where."""
+    import tempfile
+    from datetime import datetime, timezone
+
+    reason = _reason(exc, generated)
     text = _download_json(generated.api_key, generated.refresh_token, generated.valid_until, generated.endpoint)
     slug = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name).strip("-.")[:60] or "key"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -1016,7 +1061,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except CliError as exc:
         exc.code = 3
         raise
-    result = api.verify(secret, record.endpoint)
+    try:
+        result = api.verify(secret, record.endpoint)
+    except Exception as exc:  # verify reports failures in its result; this is a bug or an SDK surprise
+        from .services.momento import VerifyResult, _scrub
+
+        result = VerifyResult("unknown", "Could not check the key: unexpected failure "
+                                         f"({_scrub(f'{type(exc).__name__}: {exc}', [secret])}).")
     status = result.status
     message = result.message
     if status == "restricted":
@@ -1062,7 +1113,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     path: Path | None = None
     if to_stdout:
         if not args.stdout:
-            _refuse_terminal("the secret", f"use --out FILE (written with mode 0600), or --stdout to print it anyway")
+            _refuse_terminal("the secret", "use --out FILE (written with mode 0600), or --stdout to print it anyway")
     else:
         path = Path(args.out).expanduser()
         if path.is_dir():
@@ -1160,11 +1211,19 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from .factory import build_app, build_demo_app
 
+    override = getattr(args, "endpoint_override", None)
+
+    def api_factory():
+        # Imported only when the dashboard first talks to Momento.
+        from .services.momento import MomentoApi
+
+        return MomentoApi(override=override) if override else MomentoApi.from_env()
+
     if args.demo:
-        app = build_demo_app()
+        app = build_demo_app(api_factory=api_factory)
     else:
         keeper = _keeper(args, readonly=args.readonly)
-        app = build_app(keeper, readonly=args.readonly)
+        app = build_app(keeper, readonly=args.readonly, api_factory=api_factory)
     app.run()
     return app.return_code or 0
 

@@ -54,6 +54,7 @@ class DetailScreen(Screen):
         Binding("r", "reveal", "Reveal", id="detail.reveal"),
         Binding("c", "copy", "Copy key", id="detail.copy"),
         Binding("e", "edit", "Edit", id="detail.edit"),
+        Binding("R", "rotate", "Rotate", id="detail.rotate"),
         Binding("d", "delete", "Delete", id="detail.delete"),
     ]
 
@@ -80,12 +81,16 @@ class DetailScreen(Screen):
             yield Static("", id="permissions", classes="kv")
             yield Static("Where it is used", classes="section")
             yield Static("", id="usage", classes="kv")
+            yield Static("Reminders", classes="section")
+            yield Static("", id="key-reminders", classes="kv")
+            yield Static("Lineage", classes="section")
+            yield Static("", id="lineage", classes="kv")
             yield Static("Events", classes="section")
             yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if getattr(self.app, "readonly", False) and action in ("reveal", "copy", "edit", "delete"):
+        if getattr(self.app, "readonly", False) and action in ("reveal", "copy", "edit", "delete", "rotate"):
             return False
         return True
 
@@ -111,11 +116,45 @@ class DetailScreen(Screen):
     @work(thread=True, exclusive=True, group="events")
     def load_events(self) -> None:
         assert self.record.id is not None
+        store = self.app.keeper.store  # type: ignore[attr-defined]
         try:
-            events = self.app.keeper.store.events(self.record.id)  # type: ignore[attr-defined]
+            events = store.events(self.record.id)
+            reminders = store.reminders(key_id=self.record.id)
+            before, after = store.lineage(self.record.id)
         except StoreError:
             return
         self.app.call_from_thread(self._show_events, events)
+        self.app.call_from_thread(self._show_related, reminders, before, after)
+
+    def _show_related(self, reminders, before: list[KeyRecord], after: list[KeyRecord]) -> None:
+        from ..core.reminders import message
+
+        now = self.app.keeper.clock.now()  # type: ignore[attr-defined]
+        if reminders:
+            lines = []
+            for rem in reminders:
+                state = rem.effective_state(now).value
+                lines.append(f"[b]{state.upper()}[/b] {rem.kind.value} · {local_time(rem.when())} — "
+                             f"{escape(message(rem, self.record, now))}")
+            self.query_one("#key-reminders", Static).update("\n".join(lines))
+        else:
+            self.query_one("#key-reminders", Static).update("[dim]none open[/dim]")
+        r = self.record
+        chain = [*before, r, *after]
+        if len(chain) == 1:
+            self.query_one("#lineage", Static).update("[dim]no rotations yet: R rotates this key[/dim]")
+            return
+        lines = []
+        for i, k in enumerate(chain):
+            marker = "▶" if k.id == r.id else " "
+            grace = ""
+            if k.lifecycle.value == "previous" and k.expires_at:
+                left = k.expires_at - now
+                grace = (f" — grace window: works until {local_time(k.expires_at)} ({countdown(left)} left)"
+                         if left > 0 else " — grace window over")
+            lines.append(f"{marker} {i + 1}. {escape(k.name)} [{k.lifecycle.value}] "
+                         f"expires {local_time(k.expires_at)} · {k.fingerprint}{grace}")
+        self.query_one("#lineage", Static).update("\n".join(lines))
 
     def _show_events(self, events: list[Event]) -> None:
         self.events = events
@@ -255,3 +294,6 @@ class DetailScreen(Screen):
 
     def action_delete(self) -> None:
         self.app.action_delete_selected()  # type: ignore[attr-defined]
+
+    def action_rotate(self) -> None:
+        self.app.rotate(self.record)  # type: ignore[attr-defined]

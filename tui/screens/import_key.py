@@ -77,8 +77,10 @@ def describe(i: Inspection, now: float) -> str:
 class ImportScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
 
-    def __init__(self, *, name: str = "", key_type: KeyType = KeyType.UNKNOWN, title: str | None = None) -> None:
+    def __init__(self, *, name: str = "", key_type: KeyType = KeyType.UNKNOWN, title: str | None = None,
+                 replaces=None) -> None:
         super().__init__()
+        self.replaces = replaces  # the record this key replaces (a manual rotation)
         self.initial_name = name
         self.initial_type = key_type
         self.title_text = title or "Import a Momento key"
@@ -213,6 +215,10 @@ class ImportScreen(ModalScreen[None]):
         keeper = self.app.keeper  # type: ignore[attr-defined]
         try:
             result = keeper.import_key(self.inspection, name, **form)
+            if self.replaces is not None:
+                self.app.rotator().link_replacement(self.replaces, result.record)  # type: ignore[attr-defined]
+                result.warnings.append(f"{result.record.name!r} now replaces {self.replaces.name!r}: switch its "
+                                       "consumers, then revoke the old key in the Momento console")
         except (KeeperError, StoreError) as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return

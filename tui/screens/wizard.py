@@ -143,9 +143,21 @@ class WizardScreen(Screen):
     ]
 
 
-    def __init__(self, *, api_factory=None) -> None:
+    def __init__(self, *, api_factory=None, replaces: KeyRecord | None = None) -> None:
         super().__init__()
+        self.replaces = replaces  # a manual rotation: the new key will replace this one
         self.state = WizardState()
+        if replaces is not None:
+            self.state.endpoint = replaces.endpoint
+            if replaces.kind is Kind.DISPOSABLE:
+                self.state.key_kind = "token"
+            if replaces.permissions:
+                from ..core.permissions import from_json
+
+                try:
+                    self.state.grants = from_json(replaces.permissions)
+                except PermissionSpecError:
+                    self.state.grants = []
         self.step = 0
         self._api_factory = api_factory
         self._revealed = False
@@ -209,10 +221,10 @@ class WizardScreen(Screen):
             yield Static("Key type", classes="step-title")
             yield RadioSet(
                 RadioButton("Fine-grained access key: data operations on chosen caches and topics (recommended)",
-                            value=True, name="fine-grained"),
+                            value=self.state.key_kind != "token", name="fine-grained"),
                 RadioButton("Super user key: everything, including management and the auth API", name="super-user"),
                 RadioButton("Short-lived token: disposable, data only, up to 25 hours, cannot be refreshed",
-                            name="token"),
+                            value=self.state.key_kind == "token", name="token"),
                 id="key-type",
             )
             yield Static("", id="type-note", classes="note")
@@ -282,7 +294,7 @@ class WizardScreen(Screen):
             yield Static("", id="secure")
 
     def on_mount(self) -> None:
-        self.sub_title = "New key"
+        self.sub_title = f"Replacement for {self.replaces.name}" if self.replaces else "New key"
         self.query_one("#custom-box").display = False
         self.query_one("#to-import").display = False
         self.query_one("#retry-store").display = False
@@ -622,7 +634,10 @@ class WizardScreen(Screen):
     def _enter_4(self) -> None:
         box = self.query_one("#grants")
         if not box.children:
-            box.mount(GrantRow())
+            box.mount_all([GrantRow(g) for g in self.state.grants] or [GrantRow()])
+            if self.replaces is not None and self.state.grants:
+                self._note("#grants-note", f"The permissions of {self.replaces.name!r}, which this key replaces.",
+                           "good")
 
     @on(Button.Pressed, "#add-cache")
     def _add_cache(self) -> None:
@@ -759,6 +774,13 @@ class WizardScreen(Screen):
             return
         s.record = result.record
         s.store_error = None
+        if self.replaces is not None:
+            try:
+                self.app.rotator().link_replacement(self.replaces, result.record)  # type: ignore[attr-defined]
+            except (KeeperError, StoreError) as exc:
+                s.store_error = None
+                self.app.call_from_thread(self.app.notify, f"Stored, but not linked to {self.replaces.name!r}: {exc}",
+                                          severity="warning")
 
     def _generation_failed(self, message: str) -> None:
         self.step = 5

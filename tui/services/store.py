@@ -232,6 +232,14 @@ class Store:
                 )
             elif not readonly:
                 self._migrate()
+            elif version < SCHEMA_VERSION and str(path) != ":memory:":
+                # An older database opened for reading: upgrade it once (a
+                # short write), then read it like any other.
+                self._conn.close()
+                Store(self.path).close()
+                self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                             check_same_thread=False)
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error as exc:
             raise _friendly(exc, self.path) from None
 

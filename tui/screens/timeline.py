@@ -1,0 +1,101 @@
+"""When keys expire and reminders fall due over the next 90 days, as a picture:
+one bar per week, so the busy weeks stand out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..core.model import Lifecycle
+from ..core.reminders import ReminderKind
+
+WEEKS = 13
+BAR = 48
+
+
+def weekly(expiries: list[int], reminders: list[int], now: float, weeks: int = WEEKS) -> list[tuple[datetime, int, int]]:
+    """(week start, expiries, reminders) for `weeks` weeks from the start of this week (local time)."""
+    today = datetime.fromtimestamp(now).astimezone()
+    start = (today - timedelta(days=today.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    edges = [(start + timedelta(weeks=i)).timestamp() for i in range(weeks + 1)]
+    rows = []
+    for i in range(weeks):
+        lo, hi = edges[i], edges[i + 1]
+        rows.append((start + timedelta(weeks=i),
+                     sum(1 for t in expiries if lo <= t < hi),
+                     sum(1 for t in reminders if lo <= t < hi)))
+    return rows
+
+
+def render(rows: list[tuple[datetime, int, int]], overdue: tuple[int, int], width: int = BAR) -> str:
+    peak = max([e + r for _, e, r in rows] + [1])
+    lines = ["[b]Next 90 days[/b]   [red]█[/red] keys expiring   [yellow]▒[/yellow] reminders falling due", ""]
+    if any(overdue):
+        lines.append(f"  [b]overdue[/b]          already expired: {overdue[0]}, reminders due now: {overdue[1]}")
+        lines.append("")
+    for start, exp, rem in rows:
+        end = start + timedelta(days=6)
+        label = f"{start:%b %d} – {end:%b %d}"
+        n_exp = round(exp / peak * width) if exp else 0
+        n_rem = round(rem / peak * width) if rem else 0
+        if exp and not n_exp:
+            n_exp = 1
+        if rem and not n_rem:
+            n_rem = 1
+        bar = f"[red]{'█' * n_exp}[/red][yellow]{'▒' * n_rem}[/yellow]"
+        counts = []
+        if exp:
+            counts.append(f"{exp} expir{'y' if exp == 1 else 'ies'}")
+        if rem:
+            counts.append(f"{rem} reminder{'s' if rem != 1 else ''}")
+        busiest = "  ← busiest" if exp + rem == peak and peak > 1 else ""
+        lines.append(f"  {label:<17} {bar}{' ' * (width - n_exp - n_rem)} {', '.join(counts) or '·'}{busiest}")
+    return "\n".join(lines)
+
+
+class TimelineScreen(Screen):
+    BINDINGS = [Binding("escape,t", "app.pop_screen", "Back", id="timeline.back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static("loading…", id="timeline")
+            yield Static("", id="timeline-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Timeline"
+        self.load()
+
+    def records_changed(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="timeline")
+    def load(self) -> None:
+        keeper = self.app.keeper  # type: ignore[attr-defined]
+        now = keeper.clock.now()
+        horizon = now + WEEKS * 7 * 86400
+        records = [r for r in self.app.records if r.lifecycle is not Lifecycle.RETIRED]  # type: ignore[attr-defined]
+        expiries = [r.expires_at for r in records if r.expires_at is not None]
+        reminders = keeper.store.reminders()
+        due_times = [r.when() for r in reminders if r.kind is not ReminderKind.EXPIRY]
+        overdue = (sum(1 for t in expiries if t <= now),
+                   sum(1 for r in reminders if r.kind is not ReminderKind.EXPIRY and r.is_due(now)))
+        text = render(weekly(expiries, [t for t in due_times if t > now], now), overdue)
+        soon = sorted((r for r in records if r.expires_at is not None and now < r.expires_at <= horizon),
+                      key=lambda r: r.expires_at)[:15]
+        listing = ["", "[b]Expiring in the next 90 days[/b]"] + [
+            f"  {datetime.fromtimestamp(r.expires_at).astimezone():%a %b %d %H:%M}  {escape(r.name)}"
+            + (f"  [dim]({escape(r.notes)})[/dim]" if r.notes else "") for r in soon] if soon else []
+        self.app.call_from_thread(self._show, text, "\n".join(listing))
+
+    def _show(self, text: str, listing: str) -> None:
+        self.query_one("#timeline", Static).update(text)
+        self.query_one("#timeline-list", Static).update(listing)
