@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="with --momento-cli: only this profile")
     p.add_argument("--notes", default="", help="where this key is used")
     p.add_argument("--tags", default="", help="comma- or space-separated tags")
+    p.add_argument("--replaces", metavar="NAME",
+                   help="the imported key replaces this tracked key (a manual rotation: links the two, "
+                        "and reminds you to switch consumers and revoke the old key)")
     p.add_argument("--json", action="store_true", help="print the new record as JSON")
 
     p = sub.add_parser("list", parents=[common], help="list tracked keys (no secrets)")
@@ -101,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     _momento_parsers(sub, common)
+    from .cli_reminders import add_parsers as _reminder_parsers
+
+    _reminder_parsers(sub, common)
     return parser
 
 
@@ -245,8 +251,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     keeper = _keeper(args)
     kind = Kind.DISPOSABLE if args.disposable else None
     try:
+        replaced = None
+        if args.replaces:
+            replaced = keeper.store.find(args.replaces)
+            if replaced is None:
+                raise CliError(f"--replaces: no key named {args.replaces!r} is tracked")
         done = keeper.import_key(inspection, args.name, key_type=KeyType(args.key_type), kind=kind,
                                  notes=args.notes, tags=parse_tags(args.tags))
+        if replaced is not None:
+            from .services.rotation import Rotator
+
+            Rotator(keeper, api_factory=None).link_replacement(replaced, done.record)  # type: ignore[arg-type]
+            done.warnings.append(f"{args.name!r} replaces {replaced.name!r}: switch its consumers, then revoke "
+                                 "the old key in the Momento console (reminders are set)")
     except (KeeperError, StoreError) as exc:
         raise CliError(str(exc)) from None
     if args.json:
@@ -1240,6 +1257,12 @@ COMMANDS = {
     "env": cmd_env,
 }
 
+
+def _reminder_commands() -> dict:
+    from .cli_reminders import COMMANDS as more
+
+    return more
+
 # Commands whose exit codes are read by monitoring: any error, usage errors
 # included, is 3 ("unknown"), so that it is never mistaken for a verdict.
 UNKNOWN_ON_ERROR = ("check", "verify")
@@ -1274,7 +1297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.code == 2 and _command_of(argv) in UNKNOWN_ON_ERROR:
             raise SystemExit(3) from None
         raise
-    handler = COMMANDS.get(args.command or "", cmd_dashboard)
+    handler = COMMANDS.get(args.command or "") or _reminder_commands().get(args.command or "", cmd_dashboard)
     try:
         return handler(args)
     except CliError as exc:

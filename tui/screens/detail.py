@@ -152,7 +152,7 @@ class DetailScreen(Screen):
                 left = k.expires_at - now
                 grace = (f" — grace window: works until {local_time(k.expires_at)} ({countdown(left)} left)"
                          if left > 0 else " — grace window over")
-            lines.append(f"{marker} {i + 1}. {escape(k.name)} [{k.lifecycle.value}] "
+            lines.append(f"{marker} {i + 1}. {escape(k.name)} {escape(f'[{k.lifecycle.value}]')} "
                          f"expires {local_time(k.expires_at)} · {k.fingerprint}{grace}")
         self.query_one("#lineage", Static).update("\n".join(lines))
 

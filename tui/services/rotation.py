@@ -31,7 +31,7 @@ from ..core.reminders import ReminderKind
 from ..core.report import local_time
 from .keeper import Keeper, KeeperError
 from .store import DuplicateKey, StoreError
-from .vault import VaultError
+from .vault import Health, VaultError
 
 if TYPE_CHECKING:
     from .momento import GeneratedKey, MomentoApi
@@ -44,10 +44,12 @@ class RotationError(Exception):
     refused it): the caller must show it or save it.
     """
 
-    def __init__(self, message: str, *, generated: GeneratedKey | None = None, resumable: bool = False) -> None:
+    def __init__(self, message: str, *, generated: GeneratedKey | None = None, resumable: bool = False,
+                 transient: bool = False) -> None:
         super().__init__(message)
         self.generated = generated
         self.resumable = resumable
+        self.transient = transient  # Momento unreachable or timed out: try again later
 
 
 @dataclass
@@ -121,6 +123,8 @@ class Rotator:
         blocker = refresh_blocker(record, now)
         if blocker:
             raise RotationError(blocker)
+        if self.vault.status.health is Health.UNCHECKED:
+            self.vault.probe()
         if not self.vault.writable():
             raise RotationError(f"cannot rotate now: {self.vault.status.summary()} — the new key could not be "
                                 "stored. Fix the keyring first (momento-keys doctor)")
@@ -139,7 +143,8 @@ class Rotator:
         except MomentoError as exc:
             detail = str(exc)
             self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=detail)
-            raise RotationError(f"not rotated: {detail} The old key is unchanged and still works.") from None
+            raise RotationError(f"not rotated: {detail} The old key is unchanged and still works.",
+                                transient=exc.transient) from None
         except ValueError as exc:
             self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=str(exc))
             raise RotationError(f"not rotated: {exc}") from None
