@@ -134,3 +134,16 @@ def test_every_lifetime_orders_its_reminders(keeper: Keeper, life: int):
     p = plan(keeper, r)
     assert p.get("warning", -1) < p["critical"] <= p["expiry"]
     assert p["expiry"] == NOW + life
+
+
+def test_an_overtaken_stage_is_closed(keeper: Keeper, clock):
+    r = add(keeper, "month", life=30 * DAY)
+    clock.advance(17 * DAY)
+    keeper.schedule(r)
+    assert [d.kind for d in keeper.due()] == [ReminderKind.WARNING]
+    clock.advance(11 * DAY)          # day 28: critical is due too; the warning is overtaken
+    keeper.schedule_all()            # what the dashboard, notify and reminders run
+    assert [d.kind for d in keeper.due()] == [ReminderKind.CRITICAL]
+    clock.advance(3 * DAY)           # expired
+    keeper.schedule_all()
+    assert [d.kind for d in keeper.due()] == [ReminderKind.EXPIRY]

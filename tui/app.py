@@ -421,7 +421,7 @@ class MomentoKeysApp(App):
         c = s.counts
         parts = [f"{s.total} keys"]
         if s.due:
-            parts.append(f"⏰ {s.due} reminder{'s' if s.due != 1 else ''} due")
+            parts.append(f"{s.due} reminder{'s' if s.due != 1 else ''} due")
         for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
             if c.get(status):
                 parts.append(f"{c[status]} {LABELS[status].lower()}")
@@ -434,7 +434,7 @@ class MomentoKeysApp(App):
         if self.readonly:
             where = "keyring not used"
         elif vault.health is Health.SECURE:
-            where = f"🔒 {vault.description}"
+            where = f"secrets: {vault.description}"
         elif vault.health is Health.UNCHECKED:
             where = "checking the keyring…"
         else:
@@ -481,7 +481,7 @@ class MomentoKeysApp(App):
             banner.add_class("-warning")
             banner.display = True
         elif self.readonly:
-            banner.update("👁 READ-ONLY watch mode: no changes, the keyring is never touched")
+            banner.update("READ-ONLY watch mode: no changes, the keyring is never touched")
             banner.add_class("-info")
             banner.display = True
         elif status.health in (Health.BROKEN, Health.INSECURE) and not self.keeper.vault.writable():

@@ -284,10 +284,9 @@ class WizardScreen(Screen):
                 yield Button("Reveal", id="reveal", compact=True)
                 yield Button("Copy", id="copy", compact=True)
                 yield Button("Retry storing", id="retry-store", compact=True, variant="warning")
-            with Grid(classes="form"):
-                yield Label("Download")
+            with Horizontal(id="download-row"):
+                yield Button("Download JSON to", id="download", compact=True)
                 yield Input(id="download-path", compact=True)
-            yield Button("Download JSON", id="download", compact=True)
             yield Static("", id="download-note", classes="note")
         with VerticalScroll(id="step-8", classes="step"):
             yield Static("Secure it", classes="step-title")

@@ -265,12 +265,12 @@ class Keeper:
         if self.store.readonly:
             return 0
         signature = self._schedule_signature()
-        if not force and self.store.meta("schedule") == signature:
-            return 0
-        plans = {r.id: planned(r, self.settings.thresholds) for r in self.store.all() if r.id is not None}
-        changed = self.store.sync_reminders(plans, now=self.now(), managed=self.MANAGED)
-        self.store.set_meta("schedule", signature)
-        return changed
+        changed = 0
+        if force or self.store.meta("schedule") != signature:
+            plans = {r.id: planned(r, self.settings.thresholds) for r in self.store.all() if r.id is not None}
+            changed = self.store.sync_reminders(plans, now=self.now(), managed=self.MANAGED)
+            self.store.set_meta("schedule", signature)
+        return changed + self.store.close_overtaken(self.now())
 
     def retire_expired_previous(self) -> list[KeyRecord]:
         """Previous keys (replaced by a rotation) retire once their grace window ends."""

@@ -23,6 +23,9 @@ from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycl
 from ..core.reminders import Reminder, ReminderKind, ReminderState
 
 SCHEMA_VERSION = 2
+
+# The order in which a key's expiry reminders fall due.
+_STAGE = {ReminderKind.WARNING: 0, ReminderKind.CRITICAL: 1, ReminderKind.EXPIRY: 2}
 BUSY_TIMEOUT_MS = 10_000
 
 _MIGRATIONS: dict[int, str] = {
@@ -527,22 +530,41 @@ class Store:
                         f"SELECT id, kind, due_at FROM reminders WHERE key_id = ? AND kind IN "
                         f"({','.join('?' * len(kinds))})", (key_id, *kinds))
                 }
+                # A stage already overtaken by a later one that is due (the key is
+                # critical, or expired) is not worth a reminder of its own.
+                overtaken = {k for k in plan if any(
+                    _STAGE.get(later, -1) > _STAGE.get(k, 99) and plan[later] <= now for later in plan)}
                 for kind, due in plan.items():
                     have = existing.pop(kind.value, None)
+                    state = "done" if kind in overtaken else "pending"
                     if have is None:
                         conn.execute(
-                            "INSERT INTO reminders (key_id, kind, due_at, state, updated_at) VALUES (?, ?, ?, 'pending', ?)",
-                            (key_id, kind.value, int(due), now))
+                            "INSERT INTO reminders (key_id, kind, due_at, state, updated_at) VALUES (?, ?, ?, ?, ?)",
+                            (key_id, kind.value, int(due), state, now))
                         changed += 1
                     elif have[1] != int(due):
                         conn.execute(
-                            "UPDATE reminders SET due_at = ?, state = 'pending', snoozed_until = NULL, "
-                            "notified_at = NULL, updated_at = ? WHERE id = ?", (int(due), now, have[0]))
+                            "UPDATE reminders SET due_at = ?, state = ?, snoozed_until = NULL, "
+                            "notified_at = NULL, updated_at = ? WHERE id = ?", (int(due), state, now, have[0]))
                         changed += 1
+                    elif kind in overtaken:
+                        changed += conn.execute(
+                            "UPDATE reminders SET state = 'done', updated_at = ? WHERE id = ? "
+                            "AND state IN ('pending', 'snoozed')", (now, have[0])).rowcount
                 for rid, _ in existing.values():
                     conn.execute("DELETE FROM reminders WHERE id = ?", (rid,))
                     changed += 1
         return changed
+
+    def close_overtaken(self, now: int) -> int:
+        """Close warning (and critical) reminders whose later stage is already due."""
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE reminders SET state = 'done', updated_at = ? WHERE state IN ('pending', 'snoozed') "
+                "AND kind IN ('warning', 'critical') AND EXISTS (SELECT 1 FROM reminders later "
+                "WHERE later.key_id = reminders.key_id AND later.due_at <= ? AND later.state != 'dismissed' AND "
+                "((reminders.kind = 'warning' AND later.kind IN ('critical', 'expiry')) OR "
+                "(reminders.kind = 'critical' AND later.kind = 'expiry')))", (now, now)).rowcount
 
     def add_reminder(self, key_id: int, kind: ReminderKind, due_at: int, *, now: int) -> None:
         """Create (or re-open) one reminder of a kind for a key."""
