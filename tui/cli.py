@@ -43,7 +43,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                         default=argparse.SUPPRESS if suppress else False,
                         help="store secrets even in a keyring backend that is not secure (plaintext files)")
     parser.add_argument("--endpoint-override", metavar="HOST:PORT", default=default,
-                        help="send every Momento call (generate, verify) to this plaintext gRPC server "
+                        help="send every Momento call (generate, verify, rotate, the dashboard) to this plaintext gRPC server "
                              "instead of Momento: Momento Local or a test server "
                              "(default: $MOMENTO_KEYS_ENDPOINT_OVERRIDE)")
 

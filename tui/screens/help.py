@@ -23,14 +23,20 @@ Every Momento API key you track, with a live countdown to its expiry.
 | `/` | filter (name, region, kind, notes, tags; several words narrow) |
 | `Esc` | clear the filter, close a dialog, go back |
 | `s` | sort: expiry → status → name |
+| `n` | generate a new key or short-lived token (the wizard) |
 | `i` | import a key (paste it or give a file path) |
+| `r` | reminders: due first; snooze, dismiss, open, rotate |
+| `R` | rotate the selected key |
+| `t` | timeline: the next 90 days, week by week |
+| `ctrl+r` | reload from the database (it also reloads by itself) |
 | `e` | edit name, notes, tags, key type, thresholds |
 | `d` | delete (asks first) |
 | `c` | copy the key to the clipboard (cleared after 45 s) |
 | `ctrl+p` | all commands |
 | `q` | quit |
 
-In the detail view: `r` reveals the key for 20 s, `c` copies it, `e` edits, `d` deletes.
+In the detail view: `r` reveals the key for 20 s, `c` copies it, `e` edits, `R` rotates, `d` deletes.
+In the wizard: `ctrl+n` next, `ctrl+b` back, `Esc` cancel.
 
 ## Status bands
 
@@ -54,7 +60,9 @@ holds metadata: names, endpoints, expiries, fingerprints, events.
 ## Headless
 
 `momento-keys list`, `check` (exit 0 ok, 1 warning, 2 critical/expired,
-3 unknown/error), `import`, `inspect`, `doctor`.
+3 unknown/error), `import`, `inspect`, `doctor`, `generate`, `verify`,
+`export`, `env`, `reminders`, `snooze`, `dismiss`, `rotate`, `notify`,
+`metrics`. See `momento-keys --help`.
 """
 
 
