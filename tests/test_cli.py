@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import HEAVY_PROBE, cli_env, run_cli
 from tests.conftest import console_json, make_v1, make_v2
 
 DAY = 86400
@@ -23,21 +24,11 @@ def now() -> int:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("MOMENTO", "PYTHON_KEYRING"))}
-    e.update({
-        "MOMENTO_KEYS_DB": str(tmp_path / "cli.db"),
-        "MOMENTO_KEYS_CONFIG": str(tmp_path / "config.toml"),
-        "MOMENTO_CONFIG_DIR": str(tmp_path / "momento-cli"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-        # A real, file-backed keyring: insecure by design, so storing needs the opt-in.
-        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-    })
-    return e
+    return cli_env(tmp_path)
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui", *args], input=stdin, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return run_cli(env, *args, stdin=stdin)
 
 
 def assert_clean_error(p: subprocess.CompletedProcess[str]) -> None:
@@ -161,6 +152,7 @@ def test_check_bad_duration_is_unknown(env, arg):
 
 def test_check_corrupt_database_is_unknown_and_file_kept(env):
     db = Path(env["MOMENTO_KEYS_DB"])
+    db.parent.mkdir(parents=True)
     db.write_bytes(b"garbage" * 1000)
     p = run(env, "check")
     assert p.returncode == 3 and "Traceback" not in p.stderr
@@ -235,21 +227,9 @@ def test_momento_cli_credentials_import(env, tmp_path):
     assert names["momento-cli v2prof"]["region"] == "eu-west-1"
 
 
-HEADLESS_PROBE = """
-import sys
-from tui.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-heavy = sorted(m for m in ("textual", "grpc", "momento", "momento_wire_types") if m in sys.modules)
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-"""
-
-
 @pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["check"], ["inspect"], ["doctor"], ["import", "--name", "z"]])
 def test_headless_commands_import_neither_textual_nor_grpc(env, args):
-    p = subprocess.run([sys.executable, "-c", HEADLESS_PROBE, *args], input=make_v1(), env=env,
+    p = subprocess.run([sys.executable, "-c", HEAVY_PROBE, *args], input=make_v1(), env=env,
                        capture_output=True, text=True, timeout=60)
     assert "HEAVY=\n" in p.stderr or p.stderr.rstrip().endswith("HEAVY="), p.stderr
 

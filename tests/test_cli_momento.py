@@ -23,6 +23,7 @@ import pytest
 from momento_wire_types.generated import permissionmessages_pb2 as perm_pb2
 
 from tests.conftest import make_v1
+from tests.cli_support import HEAVY_PROBE, cli_env, run_cli
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
 from tui.core.keys import inspect_text
 from tui.services.store import Store
@@ -35,23 +36,11 @@ ERROR = "momento-keys: error: "
 
 @pytest.fixture
 def env(tmp_path: Path, fake_momento: FakeMomento) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("MOMENTO", "PYTHON_KEYRING"))}
-    e.update({
-        "MOMENTO_KEYS_DB": str(tmp_path / "data" / "cli.db"),
-        "MOMENTO_KEYS_CONFIG": str(tmp_path / "config.toml"),
-        "MOMENTO_CONFIG_DIR": str(tmp_path / "momento-cli"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-        "HOME": str(tmp_path / "home"),
-        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-        "MOMENTO_KEYS_ENDPOINT_OVERRIDE": fake_momento.override,
-        "TZ": "UTC",
-    })
-    return e
+    return cli_env(tmp_path, HOME=str(tmp_path / "home"), MOMENTO_KEYS_ENDPOINT_OVERRIDE=fake_momento.override)
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui", *args], input=stdin, env=env, capture_output=True,
-                          text=True, timeout=90)
+    return run_cli(env, *args, stdin=stdin)
 
 
 def run_tty(env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -670,18 +659,6 @@ def test_env_errors(env, fake_momento):
 
 
 # --- lazy imports ----------------------------------------------------------------------------
-
-HEAVY_PROBE = """
-import sys
-from tui.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-heavy = sorted(m for m in ("textual", "grpc", "momento", "momento_wire_types") if m in sys.modules)
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
-"""
-
 
 @pytest.mark.parametrize("args, allowed", [
     (["export", "admin"], set()),

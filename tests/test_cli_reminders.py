@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.cli_support import cli_env, run_cli
 from tests.conftest import console_json, make_v1
 from tests.fake_momento import FakeMomento
 
@@ -21,21 +22,12 @@ DAY = 86400
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("MOMENTO", "PYTHON_KEYRING"))}
-    e.update({
-        "MOMENTO_KEYS_DB": str(tmp_path / "cli.db"),
-        "MOMENTO_KEYS_CONFIG": str(tmp_path / "config.toml"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg"),
-        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-    })
-    (tmp_path / "bin").mkdir()
-    return e
+    (tmp_path / "bin").mkdir()   # a place for a fake notify-send, first on PATH
+    return cli_env(tmp_path, PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def run(env, *args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "tui", *args], input=stdin, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return run_cli(env, *args, stdin=stdin)
 
 
 def now() -> int:

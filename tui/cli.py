@@ -150,39 +150,25 @@ def _keeper(args: argparse.Namespace, *, readonly: bool = False, vault=None) -> 
     return Keeper(_store(args, readonly=readonly), vault or Vault(allow_insecure=allow), settings)
 
 
-MAX_INPUT = 1 << 20  # a key file is small; refuse to read a huge one into memory
-
-
 def _read_input(path: str | None, *, what: str = "the key") -> str:
-    if path:
-        p = Path(path).expanduser()
-        try:
-            if p.stat().st_size > MAX_INPUT:
-                raise CliError(f"{p} is {p.stat().st_size} bytes: too large to be a key or Download JSON")
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise CliError(f"no such file: {p}") from None
-        except IsADirectoryError:
-            raise CliError(f"{p} is a directory, not a key file") from None
-        except PermissionError:
-            raise CliError(f"cannot read {p}: permission denied") from None
-        except OSError as exc:
-            raise CliError(f"cannot read {p}: {exc.strerror}") from None
-    elif sys.stdin is None or sys.stdin.closed:
-        raise CliError(f"no input: pipe {what} on stdin or give --file PATH")
-    elif sys.stdin.isatty():
-        try:
-            return getpass.getpass(f"Paste {what} (input is hidden), then press Enter: ")
-        except (EOFError, KeyboardInterrupt):
-            raise CliError("cancelled; nothing was imported") from None
-    else:
-        data = sys.stdin.buffer.read(MAX_INPUT + 1)
-        if len(data) > MAX_INPUT:
-            raise CliError("the input is over 1 MiB: too large to be a key or Download JSON")
+    from .services.files import MAX_KEY_FILE, KeyFileError, decode_key_bytes, read_key_file
+
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CliError("the input is not text (not UTF-8): expected a Momento key or the console's Download JSON") from None
+        if path:
+            return read_key_file(path)
+        if sys.stdin is None or sys.stdin.closed:
+            raise CliError(f"no input: pipe {what} on stdin or give --file PATH")
+        if sys.stdin.isatty():
+            try:
+                return getpass.getpass(f"Paste {what} (input is hidden), then press Enter: ")
+            except (EOFError, KeyboardInterrupt):
+                raise CliError("cancelled; nothing was imported") from None
+        data = sys.stdin.buffer.read(MAX_KEY_FILE + 1)
+        if len(data) > MAX_KEY_FILE:
+            raise CliError("the input is over 1 MiB: too large to be a key or Download JSON")
+        return decode_key_bytes(data)
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _print_json(value: object) -> None:

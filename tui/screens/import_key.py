@@ -16,11 +16,10 @@ from ..core.keys import Inspection, KeyFormatError, inspect_text
 from ..core.model import KeyType, Kind
 from ..core.policy import countdown
 from ..core.report import local_time
+from ..services.files import KeyFileError, read_key_file
 from ..services.keeper import KeeperError, parse_tags, validate_name
 from ..services.store import StoreError
 from ..services.vault import Health
-
-MAX_FILE = 1 << 20
 
 KEY_TYPES = [
     ("Unknown (can't be read from the key)", KeyType.UNKNOWN.value),
@@ -44,21 +43,9 @@ def read_source(text: str) -> tuple[str, str | None]:
         return text, None
     path = Path(text.strip()).expanduser()
     try:
-        if path.stat().st_size > MAX_FILE:
-            raise KeyFormatError(f"{path} is too large to be a key or Download JSON")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise KeyFormatError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise KeyFormatError(f"{path} is a directory") from None
-    except PermissionError:
-        raise KeyFormatError(f"cannot read {path}: permission denied") from None
-    except OSError as exc:
-        raise KeyFormatError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8-sig"), str(path)
-    except UnicodeDecodeError:
-        raise KeyFormatError(f"{path} is not a text file") from None
+        return read_key_file(path), str(path)
+    except KeyFileError as exc:
+        raise KeyFormatError(str(exc)) from None
 
 
 def describe(i: Inspection, now: float) -> str:

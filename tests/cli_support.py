@@ -1,0 +1,43 @@
+"""Running the real CLI in a subprocess, isolated from the user's machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Run inside the CLI process: reports which heavy modules a command imported.
+HEAVY_PROBE = """
+import sys
+from tui.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("textual", "grpc", "momento", "momento_wire_types") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: a temporary database, settings and a real, file-backed
+    keyring (keyrings.alt's plaintext one: insecure by design, so storing needs
+    --allow-insecure-keyring)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOMENTO", "PYTHON_KEYRING"))}
+    env.update({
+        "MOMENTO_KEYS_DB": str(tmp_path / "data" / "cli.db"),
+        "MOMENTO_KEYS_CONFIG": str(tmp_path / "config.toml"),
+        "MOMENTO_CONFIG_DIR": str(tmp_path / "momento-cli"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "TZ": "UTC",
+    })
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str | None = None,
+            timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui", *args], input=stdin, env=env, capture_output=True,
+                          text=True, timeout=timeout)
