@@ -245,3 +245,29 @@ def test_settings_thresholds_apply(env):
     Path(env["MOMENTO_KEYS_CONFIG"]).write_text("[thresholds]\nwarning = '30d'\ncritical = '20d'\n")
     run(env, "import", "--name", "a", stdin=make_v1(issued=now() - 10 * DAY, expires=now() + 25 * DAY))
     assert json.loads(run(env, "list", "--json").stdout)[0]["status"] == "warning"
+
+
+CRASH_DURING_IMPORT = """
+import os, sys
+from tui.cli import main
+from tui.services import store as store_mod
+store_mod.Store.add = lambda *a, **k: os._exit(9)   # killed after the keyring write, before the record
+main(["import", "--name", "interrupted", "--allow-insecure-keyring"])
+"""
+
+
+def test_doctor_finds_and_adopts_a_secret_left_by_a_crash(env):
+    key = make_v1(expires=now() + 30 * DAY)
+    p = subprocess.run([sys.executable, "-c", CRASH_DURING_IMPORT], input=key, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 9
+    assert json.loads(run(env, "list", "--json").stdout) == []
+    p = run(env, "doctor", "--json", "--allow-insecure-keyring")
+    doc = json.loads(p.stdout)
+    assert [o["name"] for o in doc["orphans"]] == ["interrupted"]
+    assert any("doctor --adopt" in problem for problem in doc["problems"])
+    p = run(env, "doctor", "--adopt", "--allow-insecure-keyring")
+    assert "adopted 'interrupted'" in p.stdout, p.stdout + p.stderr
+    [row] = json.loads(run(env, "list", "--json").stdout)
+    assert row["name"] == "interrupted" and row["secret_stored"] is True
+    assert json.loads(run(env, "doctor", "--json", "--allow-insecure-keyring").stdout)["orphans"] == []

@@ -115,3 +115,33 @@ def test_bad_names(keeper: Keeper, name: str):
     with pytest.raises(KeeperError):
         keeper.import_key(inspect_text(make_v1()), name)
     assert keeper.store.count() == 0
+
+
+def test_a_secret_left_without_its_record_is_found_and_adopted(keeper: Keeper, memory_keyring: MemoryKeyring,
+                                                              monkeypatch):
+    key = make_v1()
+    refresh = "rt-orphan-123456"
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt("killed between the keyring write and the record")
+
+    monkeypatch.setattr(keeper.store, "add", crash)
+    with pytest.raises(KeyboardInterrupt):
+        keeper.import_key(inspect_text(console_json(key, None, refresh)), "orders prod")
+    monkeypatch.undo()
+    assert keeper.store.count() == 0
+    [orphan] = keeper.orphans()
+    assert orphan["name"] == "orders prod"
+    adopted, dropped = keeper.adopt()
+    assert [r.name for r in adopted] == ["orders prod"] and dropped == 0
+    record = keeper.store.find("orders prod")
+    assert record.secret_stored and record.has_refresh_token and record.source == "adopted"
+    assert keeper.vault.get(record.fingerprint) == key
+    assert keeper.orphans() == [] and keeper.store.journal() == []
+
+
+def test_journal_row_without_a_secret_is_dropped(keeper: Keeper):
+    keeper.store.journal_add("sha256:gone", "ghost", "v1", now=NOW)
+    assert keeper.orphans() == []
+    assert keeper.adopt() == ([], 1)
+    assert keeper.store.journal() == []

@@ -106,8 +106,14 @@ def test_corrupt_file_gives_clear_message_and_is_untouched(tmp_path: Path):
     path.write_bytes(junk)
     with pytest.raises(StoreError) as info:
         Store(path)
-    assert "damaged" in str(info.value) or "not a database" in str(info.value)
+    assert "damaged" in str(info.value) and "left untouched" in str(info.value)
     assert path.read_bytes() == junk
+    backups = list(tmp_path.glob("k.db.corrupt-*.bak"))
+    assert len(backups) == 1 and backups[0].read_bytes() == junk and str(backups[0]) in str(info.value)
+    assert stat.S_IMODE(backups[0].stat().st_mode) == 0o600
+    with pytest.raises(StoreError):
+        Store(path)          # a second attempt does not pile up copies
+    assert len(list(tmp_path.glob("k.db.corrupt-*.bak"))) == 1
 
 
 def test_readonly_open_of_missing_file_does_not_create_it(tmp_path: Path):

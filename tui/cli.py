@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", parents=[common], help="keyring, database and versions: what is wrong and how to fix it")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--adopt", action="store_true",
+                   help="re-create the records of secrets an interrupted import, generation or rotation left "
+                        "in the keyring")
 
     _momento_parsers(sub, common)
     from .cli_reminders import add_parsers as _reminder_parsers
@@ -468,6 +471,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     path = db_path(getattr(args, "db", None))
     dbinfo: dict[str, object] = {"path": str(path), "exists": path.exists()}
     records = []
+    journal: list[dict] = []
     if path.exists():
         mode = path.stat().st_mode & 0o777
         dbinfo["mode"] = oct(mode)
@@ -479,6 +483,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             dbinfo["schema_supported"] = SCHEMA_VERSION
             dbinfo["integrity"] = store.integrity()
             records = store.all()
+            journal = store.journal() if store.schema_version() >= 3 else []
             dbinfo["records"] = len(records)
             if dbinfo["integrity"] != "ok":
                 problems.append(f"database integrity check failed: {dbinfo['integrity']}")
@@ -487,8 +492,29 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             store.close()
         except StoreError as exc:
             dbinfo["error"] = str(exc)
+            backup = getattr(exc, "backup", None)
+            if backup:
+                dbinfo["backup"] = str(backup)
             problems.append(str(exc))
     report["database"] = dbinfo
+
+    # Secrets a crash left in the keyring without their record (found through the journal).
+    orphans = [j for j in journal if status.health in (Health.SECURE, Health.INSECURE)
+               and vault.has(j["fingerprint"])]
+    adopted: list[str] = []
+    if orphans and getattr(args, "adopt", False):
+        from .services.keeper import Keeper
+
+        writer = Keeper(Store(path), vault, settings or None)
+        done, _ = writer.adopt()
+        adopted = [r.name for r in done]
+        orphans = []
+    report["orphans"] = [{"name": j["name"], "fingerprint": j["fingerprint"]} for j in orphans]
+    report["adopted"] = adopted
+    if orphans:
+        problems.append(f"{len(orphans)} secret(s) are in the keyring without a record (an import, generation or "
+                        "rotation was interrupted): " + ", ".join(j["name"] for j in orphans[:10])
+                        + " — run `momento-keys doctor --adopt` to track them again")
 
     missing = []
     if status.health in (Health.SECURE, Health.INSECURE):
@@ -526,7 +552,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
               f"{dbinfo.get('records', '?')} records")
     print(f"config    {cfg}" + ("" if cfg.exists() else " (defaults; file not present)"))
     print(f"secrets   {len(records) - len(unstored)} in the keyring, {len(unstored)} metadata only"
-          + (f", {len(missing)} MISSING" if missing else ""))
+          + (f", {len(missing)} MISSING" if missing else "")
+          + (f", {len(orphans)} without a record" if orphans else ""))
+    for name in adopted:
+        print(f"          adopted {name!r}: its secret was in the keyring; its record is back")
     v = report["versions"]
     print("versions  " + ", ".join(f"{k} {val}" for k, val in v.items()))  # type: ignore[union-attr]
     if problems:

@@ -132,9 +132,13 @@ class Keeper:
             raise KeeperError(f"the key was not stored: {self.vault.status.summary()}")
         if self.vault.writable():
             try:
+                # Journal first: if we die between the keyring write and the
+                # record, `doctor` finds the secret and can adopt it.
+                self.store.journal_add(record.fingerprint, record.name, record.kind.value, now=self.now())
                 self.vault.put(record.fingerprint, inspection.secret, inspection.refresh_token)
                 stored = True
             except VaultError as exc:
+                self.store.journal_remove(record.fingerprint)
                 if require_secret:
                     raise KeeperError(f"the key was not stored: {exc}") from None
                 warnings.append(f"secret NOT stored: {exc}; tracking metadata only")
@@ -196,6 +200,51 @@ class Keeper:
         # Only remove the secret if no other record holds the same key.
         if not self.store.holders(fingerprint):
             self.vault.delete(fingerprint)
+        try:
+            self.store.journal_remove(fingerprint)
+        except StoreError:
+            pass  # the journal entry stays; doctor will find the secret gone and drop it
+
+    # ---- orphans ------------------------------------------------------------------
+    def orphans(self) -> list[dict]:
+        """Secrets the keyring holds for which no record exists (a crash between
+        the keyring write and the record). Stale journal rows are left for adopt()."""
+        found = []
+        for entry in self.store.journal():
+            if self.vault.has(entry["fingerprint"]):
+                found.append(entry)
+        return found
+
+    def adopt(self) -> tuple[list[KeyRecord], int]:
+        """Re-create the records of orphaned secrets; drop journal rows whose secret is gone."""
+        from ..core.keys import KeyFormatError, inspect_key
+
+        adopted: list[KeyRecord] = []
+        dropped = 0
+        for entry in self.store.journal():
+            fp = entry["fingerprint"]
+            if not self.vault.has(fp):
+                self.store.journal_remove(fp)
+                dropped += 1
+                continue
+            try:
+                inspection = inspect_key(self.vault.get(fp))
+            except KeyFormatError:
+                self.store.journal_remove(fp)
+                dropped += 1
+                continue
+            from dataclasses import replace
+
+            inspection = replace(inspection, refresh_token=self.vault.get_refresh_token(fp), source="adopted")
+            name = entry["name"]
+            if self.store.find(name) is not None:
+                name = f"{name} (adopted {fp[7:15]})"
+            record = record_from(inspection, name, kind=Kind(entry["kind"]))
+            record.secret_stored = True
+            self.store.add(record, now=self.now(), action="adopted", detail="secret found in the keyring")
+            self.schedule(record)
+            adopted.append(record)
+        return adopted, dropped
 
     # ---- secrets ------------------------------------------------------------
     def secret(self, record: KeyRecord, *, why: str) -> str:

@@ -170,6 +170,7 @@ class Rotator:
             source="rotation",
         )
         try:
+            self.store.journal_add(inspection.fingerprint, old.name, old.kind.value, now=keeper.now())
             self.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)
         except VaultError as exc:
             self.store.update_rotation(rotation_id, "generated", now=keeper.now(), detail=str(exc))

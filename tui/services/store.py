@@ -22,7 +22,7 @@ from pathlib import Path
 from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle
 from ..core.reminders import Reminder, ReminderKind, ReminderState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The order in which a key's expiry reminders fall due.
 _STAGE = {ReminderKind.WARNING: 0, ReminderKind.CRITICAL: 1, ReminderKind.EXPIRY: 2}
@@ -104,6 +104,17 @@ _MIGRATIONS: dict[int, str] = {
         value TEXT NOT NULL
     );
     """,
+    3: """
+    -- Secrets written to the keyring whose record is not committed yet. A row
+    -- left behind by a crash points `doctor` at a secret to adopt (keyrings
+    -- cannot be listed, so this is how an orphan is found).
+    CREATE TABLE secret_journal (
+        fingerprint TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        at          INTEGER NOT NULL
+    );
+    """,
 }
 
 _COLUMNS = (
@@ -139,14 +150,43 @@ class ReadOnlyStore(StoreError):
     pass
 
 
+class CorruptStore(StoreError):
+    def __init__(self, message: str, backup: Path | None) -> None:
+        super().__init__(message)
+        self.backup = backup
+
+
+def backup_corrupt(path: Path) -> Path | None:
+    """Copy a damaged database aside (once per version of the file); never touch the original."""
+    import shutil
+
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    target = path.with_name(f"{path.name}.corrupt-{st.st_mtime_ns}.bak")
+    if target.exists():
+        return target
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out)
+    except OSError:
+        return None
+    return target
+
+
 def _friendly(exc: sqlite3.Error, path: Path) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StoreError(f"the database {path} is busy (another momento-keys is writing); try again in a moment")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StoreError(
-            f"the database {path} is damaged ({text}); it was left untouched — "
-            "move it aside and run `momento-keys doctor`"
+        backup = backup_corrupt(path) if str(path) != ":memory:" else None
+        saved = f"a copy is at {backup}; " if backup else ""
+        return CorruptStore(
+            f"the database {path} is damaged ({text}). It was left untouched; {saved}"
+            f"move it aside (mv {path} {path}.damaged) to start a new one, and run `momento-keys doctor`",
+            backup,
         )
     if "readonly" in text or "read-only" in text or "attempt to write" in text:
         return ReadOnlyStore(f"the database {path} is read-only ({text})")
@@ -331,6 +371,7 @@ class Store:
             except sqlite3.IntegrityError:
                 raise DuplicateName(f"a key named {record.name!r} is already tracked; choose another name") from None
             record.id = cur.lastrowid
+            conn.execute("DELETE FROM secret_journal WHERE fingerprint = ?", (record.fingerprint,))
             self._event(conn, record.id, record.name, now, action, detail)
         return record
 
@@ -441,6 +482,7 @@ class Store:
                 tuple(values.values()),
             )
             new.id = cur.lastrowid
+            conn.execute("DELETE FROM secret_journal WHERE fingerprint = ?", (new.fingerprint,))
             self._event(conn, new.id, new.name, now, "created by rotation", detail)  # type: ignore[arg-type]
         return new
 
@@ -598,6 +640,24 @@ class Store:
                 "OR (r.state = 'snoozed' AND r.snoozed_until <= ?)) ORDER BY r.due_at, r.id", (now, now)).fetchall()
             conn.executemany("UPDATE reminders SET notified_at = ? WHERE id = ?", [(now, row[0]) for row in rows])
         return [self._to_reminder(row) for row in rows]
+
+    # ---- the secret journal ---------------------------------------------------------
+    def journal_add(self, fingerprint: str, name: str, kind: str, *, now: int) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO secret_journal (fingerprint, name, kind, at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (fingerprint) DO UPDATE SET name = excluded.name, at = excluded.at",
+                         (fingerprint, name, kind, now))
+
+    def journal_remove(self, fingerprint: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM secret_journal WHERE fingerprint = ?", (fingerprint,))
+
+    def journal(self) -> list[dict]:
+        """Journal entries with no record holding their fingerprint: possible orphans."""
+        rows = self._read("SELECT j.fingerprint, j.name, j.kind, j.at FROM secret_journal j "
+                          "WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.fingerprint = j.fingerprint) "
+                          "ORDER BY j.at")
+        return [dict(zip(("fingerprint", "name", "kind", "at"), row)) for row in rows]
 
     # ---- meta ------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
