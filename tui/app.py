@@ -8,10 +8,8 @@ their results come back as messages or via call_from_thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,8 +19,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from .core.bands import BandCounter
 from .core.model import KeyRecord, Status
-from .core.policy import GLYPHS, LABELS, band_changes, status_of, thresholds_for
+from .core.policy import GLYPHS, LABELS
 from .services.clipboard import SystemClipboard
 from .services.keeper import Keeper, KeeperError
 from .services.store import StoreError
@@ -30,6 +29,7 @@ from .services.vault import Health, VaultError
 from .widgets.key_table import SORTS, KeyTable, KeyTableHeader
 
 POLL_SECONDS = 2.0
+REMINDER_POLL_SECONDS = 30.0
 REVEAL_SECONDS = 20
 
 
@@ -42,31 +42,6 @@ class RecordsLoaded(Message):
 
 class VaultChecked(Message):
     pass
-
-
-@dataclass
-class Summary:
-    total: int
-    counts: dict[Status, int]
-    next_change: float
-    due: int = 0
-
-
-def summarise(records: list[KeyRecord], now: float, keeper: Keeper) -> Summary:
-    """Counts per band and the next instant any of them changes (O(n), in a worker)."""
-    counts: dict[Status, int] = {s: 0 for s in Status}
-    next_change = float("inf")
-    default = keeper.settings.thresholds
-    for r in records:
-        if r.lifecycle.value == "retired":
-            continue
-        counts[status_of(r, now, default)] += 1
-        if r.expires_at is not None and r.expires_at > now:
-            warn, crit = band_changes(r.expires_at, r.issued_at, thresholds_for(r, default))
-            for t in (warn, crit, r.expires_at):
-                if now < t < next_change:
-                    next_change = t
-    return Summary(sum(counts.values()), counts, next_change)
 
 
 class KeysCommands(Provider):
@@ -250,7 +225,8 @@ class MomentoKeysApp(App):
         self.api_factory = api_factory
         self.readonly = readonly or keeper.store.readonly
         self.records: list[KeyRecord] = []
-        self.summary = Summary(0, {s: 0 for s in Status}, float("inf"))
+        self.bands = BandCounter([], 0, keeper.settings.thresholds)
+        self.reminders_due = 0
         self.clipboard_tool = SystemClipboard()
         self._watch_interval = watch_interval
         self._tick_enabled = tick
@@ -268,16 +244,17 @@ class MomentoKeysApp(App):
         """The dashboard is on screen: load, probe the keyring, start the clocks."""
         self.sub_title = "loading…"
         self.update_banner()
+        # The rows first; upkeep (reminders, grace windows, interrupted rotations) after.
+        self.load_records()
         if not self.readonly and not self.keeper.store.readonly:
             self.maintain()
-        else:
-            self.load_records()
         if not self.readonly:
             self.check_vault()
         if self._tick_enabled:
             self.set_interval(1.0, self.tick, name="countdown")
         if self._watch_interval:
             self.set_interval(self._watch_interval, self.poll_changes, name="watch-db")
+        self.set_interval(REMINDER_POLL_SECONDS, self.count_reminders, name="reminders-due")
 
     @property
     def dashboard(self) -> Dashboard:
@@ -300,25 +277,30 @@ class MomentoKeysApp(App):
             return
         self.post_message(RecordsLoaded(records, version))
 
-    @work(thread=True, exclusive=True, group="load")
+    @work(thread=True, exclusive=True, group="maintain")
     def maintain(self) -> None:
-        """At start: reminder schedules up to date, ended grace windows retired,
-        interrupted rotations resumed; then load and announce what is due."""
+        """At start, after the rows are on screen: reminder schedules up to date,
+        ended grace windows retired, interrupted rotations resumed; then announce
+        what is due."""
         notes: list[str] = []
+        changed = False
         try:
-            self.keeper.schedule_all()
+            changed = self.keeper.schedule_all() > 0
             for r in self.keeper.retire_expired_previous():
                 notes.append(f"Retired {r.name!r}: its grace window ended")
-            for outcome in self.rotator().resume():
-                notes.append(outcome if isinstance(outcome, str) else f"Resumed an interrupted rotation: "
-                                                                      f"{outcome.summary()}")
+                changed = True
+            if self.keeper.store.open_rotations():  # only then load the Momento client
+                for outcome in self.rotator().resume():
+                    notes.append(outcome if isinstance(outcome, str) else f"Resumed an interrupted rotation: "
+                                                                          f"{outcome.summary()}")
+                    changed = True
             due = self.keeper.due()
         except Exception as exc:  # never block the dashboard on maintenance
             self.call_from_thread(self.notify, f"Could not update reminders: {exc}", severity="warning")
             due = []
-        version = self.keeper.store.data_version()
-        records = self.keeper.store.all()
-        self.post_message(RecordsLoaded(records, version))
+        if changed:
+            self.call_from_thread(self.load_records)
+        self.call_from_thread(self._set_reminders_due, len(due))
         for note in notes:
             self.call_from_thread(self.notify, note, timeout=10)
         if due:
@@ -372,7 +354,9 @@ class MomentoKeysApp(App):
         if self.records and self.dashboard.focused is None:
             self.table.focus()
         self._loaded = True
+        self.refresh_title()
         self.recount()
+        self.count_reminders()
         for screen in self.screen_stack[1:]:
             if hasattr(screen, "records_changed"):
                 screen.records_changed()
@@ -397,51 +381,59 @@ class MomentoKeysApp(App):
 
     @work(thread=True, exclusive=True, group="summary")
     def recount(self) -> None:
-        now = self.keeper.clock.now()
-        summary = summarise(self.records, now, self.keeper)
-        try:
-            due = self.keeper.store.due_reminders(int(now))
-        except StoreError:
-            due = []
-        summary.due = len(due)
-        try:  # a reminder falling due later changes the header too
-            upcoming = [r.when() for r in self.keeper.store.reminders() if r.when() > now]
-        except StoreError:
-            upcoming = []
-        if upcoming:
-            summary.next_change = min(summary.next_change, min(upcoming))
-        self.call_from_thread(self._set_summary, summary)
+        """Rebuild the band counts (O(n), after a load) off the main thread."""
+        records = self.records
+        bands = BandCounter(records, self.keeper.clock.now(), self.keeper.settings.thresholds)
+        self.call_from_thread(self._set_bands, records, bands)
 
-    def _set_summary(self, summary: Summary) -> None:
-        self.summary = summary
-        self.refresh_summary()
+    def _set_bands(self, records: list[KeyRecord], bands: BandCounter) -> None:
+        if records is self.records:  # not overtaken by a newer load
+            self.bands = bands
+            self.refresh_summary()
+
+    @work(thread=True, exclusive=True, group="reminders-count")
+    def count_reminders(self) -> None:
+        try:
+            due = len(self.keeper.store.due_reminders(int(self.keeper.clock.now())))
+        except StoreError:
+            return
+        self.call_from_thread(self._set_reminders_due, due)
+
+    def _set_reminders_due(self, due: int) -> None:
+        if due != self.reminders_due:
+            self.reminders_due = due
+            self.refresh_summary()
 
     def refresh_summary(self) -> None:
-        s = self.summary
-        c = s.counts
-        parts = [f"{s.total} keys"]
-        if s.due:
-            parts.append(f"{s.due} reminder{'s' if s.due != 1 else ''} due")
+        """The summary line: counts per band, reminders due, filter, sort, where secrets live.
+        Only this one line repaints (no layout, no header churn)."""
+        c = self.bands.counts
+        total = self.bands.total
+        parts = [f"{total} key{'s' if total != 1 else ''}"]
+        if self.reminders_due:
+            parts.append(f"[b]{self.reminders_due} reminder{'s' if self.reminders_due != 1 else ''} due[/b]")
         for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
             if c.get(status):
-                parts.append(f"{c[status]} {LABELS[status].lower()}")
-        self.sub_title = " · ".join(parts) + (" · READ-ONLY" if self.readonly else "")
+                parts.append(f"{GLYPHS[status]} {c[status]} {LABELS[status].lower()}")
         table = self.table
-        shown = len(table.rows)
-        text = f"{shown} of {len(self.records)} shown · " if table.filter_text else ""
-        legend = "  ".join(f"{GLYPHS[st]} {LABELS[st].lower()}" for st in Status)
+        if table.filter_text:
+            parts.append(f"{len(table.rows)} of {len(self.records)} shown")
+        parts.append(f"sorted by {table.sort}")
+        self.dashboard.query_one("#summary", Static).update(" · ".join(parts), layout=False)
+
+    def refresh_title(self) -> None:
+        """The header: how many keys, and where their secrets live (changes rarely)."""
+        n = len(self.records)
         vault = self.keeper.vault.status
         if self.readonly:
-            where = "keyring not used"
+            where = "READ-ONLY (keyring not used)"
         elif vault.health is Health.SECURE:
             where = f"secrets: {vault.description}"
         elif vault.health is Health.UNCHECKED:
             where = "checking the keyring…"
         else:
-            where = "⚠ secrets not stored"
-        self.dashboard.query_one("#summary", Static).update(
-            f"{text}sorted by {table.sort} · {escape(where)}    [dim]{legend}[/dim]"
-        )
+            where = "secrets NOT stored"
+        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
 
     # ---- time ---------------------------------------------------------------------------
     def tick(self) -> None:
@@ -450,9 +442,8 @@ class MomentoKeysApp(App):
         for screen in self.screen_stack[1:]:
             if hasattr(screen, "tick"):
                 screen.tick()
-        if self.keeper.clock.now() >= self.summary.next_change:
-            self.summary.next_change = float("inf")
-            self.recount()
+        if self.bands.advance(self.keeper.clock.now()):
+            self.refresh_summary()
 
     # ---- keyring --------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="vault")
@@ -462,7 +453,7 @@ class MomentoKeysApp(App):
 
     def on_vault_checked(self, _: VaultChecked) -> None:
         self.update_banner()
-        self.refresh_summary()
+        self.refresh_title()
         status = self.keeper.vault.status
         if status.health is Health.SECURE:
             return

@@ -29,9 +29,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.no, id="no")
                 yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
 
-    def on_mount(self) -> None:
+    @property
+    def AUTO_FOCUS(self) -> str:  # type: ignore[override]  # noqa: N802 (Textual's name)
         # The safe answer has the focus: Enter on a dangerous question cancels.
-        self.query_one("#no" if self.danger else "#yes", Button).focus()
+        return "#no" if self.danger else "#yes"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -20,6 +20,7 @@ from .import_key import KEY_TYPES
 
 class EditScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel")]
+    AUTO_FOCUS = "#name"
 
     def __init__(self, record: KeyRecord) -> None:
         super().__init__()
@@ -51,9 +52,6 @@ class EditScreen(ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#name", Input).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

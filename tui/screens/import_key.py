@@ -63,6 +63,7 @@ def describe(i: Inspection, now: float) -> str:
 
 class ImportScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
+    AUTO_FOCUS = "#key"
 
     def __init__(self, *, name: str = "", key_type: KeyType = KeyType.UNKNOWN, title: str | None = None,
                  replaces=None) -> None:
@@ -106,9 +107,6 @@ class ImportScreen(ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Import", id="import", variant="primary", disabled=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#key", Input).focus()
 
     @on(Checkbox.Changed, "#show")
     def _toggle_show(self, event: Checkbox.Changed) -> None:

@@ -855,6 +855,12 @@ class WizardScreen(Screen):
         self._revealed = False
         self._render_key()
 
+    def on_screen_suspend(self) -> None:
+        # Another screen on top (the palette, a dialog, its Screenshot command):
+        # a revealed key must not stay on display.
+        if self._revealed:
+            self._hide_key()
+
     @on(Button.Pressed, "#copy")
     def _copy(self) -> None:
         g = self.state.generated

@@ -46,14 +46,16 @@ class Column:
     right: bool = False
 
 
+# The countdown sits right after the status: the columns that change with time
+# are the leftmost, so a tick repaints (and sends over SSH) a narrow strip.
 COLUMNS = (
     Column("status", "STATUS", 10),
+    Column("left", "LEFT", 12, right=True),
     Column("name", "NAME", 0),
     Column("kind", "KIND", 10),
     Column("type", "TYPE", 12),
     Column("region", "REGION", 14),
     Column("expires", "EXPIRES", 16),
-    Column("left", "LEFT", 12, right=True),
 )
 GAP = 2
 NAME_MIN = 12
@@ -94,7 +96,11 @@ class KeyTableHeader(Static):
 
     def render(self) -> str:
         line = [" "] * self.size.width
-        for col, x, w in layout(self.size.width):
+        width = self.size.width
+        if self.parent is not None:  # line up with the table's content, beside its scrollbar
+            for table in self.parent.query(KeyTable):
+                width = table.scrollable_content_region.width or width
+        for col, x, w in layout(width):
             for i, ch in enumerate(_fit(col.title, w, col.right)):
                 if x + i < len(line):
                     line[x + i] = ch
@@ -131,6 +137,8 @@ class KeyTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     KeyTable {
         background: $surface;
+        overflow-x: hidden;
+        scrollbar-gutter: stable;
         & > .keytable--cursor { background: $block-cursor-blurred-background; }
         &:focus > .keytable--cursor {
             background: $block-cursor-background;
@@ -168,7 +176,7 @@ class KeyTable(ScrollView, can_focus=True):
         self.rows: list[KeyRecord] = []
         self.filter_text = ""
         self.sort = "expiry"
-        self._painted_status: dict[int, Status] = {}
+        self._painted: dict[int, tuple[Status, str]] = {}
         self._columns_cache: tuple[int, list[tuple[Column, int, int]]] = (-1, [])
 
     # ---- data ----------------------------------------------------------------
@@ -208,8 +216,8 @@ class KeyTable(ScrollView, can_focus=True):
         else:  # "expiry": soonest first; Timsort is linear on the store's already sorted order
             rows.sort(key=_expiry_key)
         self.rows = rows
-        self._painted_status.clear()
-        self.virtual_size = Size(self.size.width, len(rows))
+        self._painted.clear()
+        self.virtual_size = Size(0, len(rows))  # never wider than the view: no horizontal scrollbar
         index = 0
         if keep is not None and keep.id is not None:
             for i, r in enumerate(rows):
@@ -229,41 +237,50 @@ class KeyTable(ScrollView, can_focus=True):
 
     # ---- time ------------------------------------------------------------------
     def tick(self) -> None:
-        """Repaint what time changes: the LEFT column of the visible rows, and
-        whole rows whose status band moved. O(visible rows)."""
+        """Repaint what time changed on screen: for each visible row whose status
+        or countdown text moved, the STATUS+LEFT strip (the whole row if its band
+        changed). O(visible rows); usually a handful of narrow line segments."""
         if not self.rows:
             return
         top = self.scroll_offset.y
         height = self.size.height
         now = self.clock.now()
-        cols = self._columns()
-        left = next(((x, w) for c, x, w in cols if c.key == "left"), None)
+        strip = self._time_strip()
         for y in range(top, min(top + height, len(self.rows))):
             record = self.rows[y]
             status = status_of(record, now, self.thresholds)
-            if self._painted_status.get(y) is not status:
+            painted = self._painted.get(y)
+            if painted is None or painted[0] is not status:
                 self.refresh_lines(y)
-        if left is not None:
-            x, w = left
-            self.refresh(Region(x, 0, w, height))
+            elif painted[1] != _left_text(record, now):
+                self.refresh(Region(0, y - top, strip, 1))
+
+    def _time_strip(self) -> int:
+        """Width of the STATUS and LEFT columns (what a tick may change)."""
+        x_end = 0
+        for col, x, w in self._columns():
+            if col.key in ("status", "left"):
+                x_end = max(x_end, x + w)
+        return x_end
 
     # ---- rendering ---------------------------------------------------------------
     def _columns(self) -> list[tuple[Column, int, int]]:
-        width = self.size.width
+        # The content width, not counting the vertical scrollbar.
+        width = self.scrollable_content_region.width or self.size.width
         if self._columns_cache[0] != width:
             self._columns_cache = (width, layout(width))
         return self._columns_cache[1]
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width or self.size.width
         base = self.rich_style
         if index >= len(self.rows):
             return Strip.blank(width, base)
         record = self.rows[index]
         now = self.clock.now()
         status = status_of(record, now, self.thresholds)
-        self._painted_status[index] = status
+        self._painted[index] = (status, _left_text(record, now))
         row_style = base
         if index == self.cursor:
             row_style = base + self.get_component_rich_style("keytable--cursor")
@@ -302,12 +319,7 @@ class KeyTable(ScrollView, can_focus=True):
                 return ("never" if r.never_expires else "unknown"), status_style
             return local_time(r.expires_at), row
         if key == "left":
-            if r.expires_at is None:
-                return ("∞" if r.never_expires else "?"), status_style
-            left = r.expires_at - now
-            if left <= 0:
-                return f"{countdown(-left)} ago", status_style
-            return countdown(left, precise=True), status_style
+            return _left_text(r, now), status_style
         return "", row
 
     # ---- cursor ------------------------------------------------------------------
@@ -350,8 +362,18 @@ class KeyTable(ScrollView, can_focus=True):
             self.cursor = index
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        self.virtual_size = Size(0, len(self.rows))
         self._scroll_cursor_into_view()
+
+
+def _left_text(r: KeyRecord, now: float) -> str:
+    """The LEFT column: a countdown that visibly ticks under a day, "… ago" once expired."""
+    if r.expires_at is None:
+        return "∞" if r.never_expires else "?"
+    left = r.expires_at - now
+    if left <= 0:
+        return f"{countdown(-left)} ago"
+    return countdown(left, precise=True)
 
 
 def _expiry_key(r: KeyRecord) -> tuple[int, int, str]:
