@@ -5,7 +5,6 @@ from __future__ import annotations
 from .app import MomentoKeysApp
 from .core.clock import Clock, SystemClock
 from .core.keys import inspect_text
-from .demo import console_json, showcase
 from .services.config import Settings
 from .services.keeper import Keeper
 from .services.store import Store
@@ -18,6 +17,8 @@ def build_app(keeper: Keeper, *, readonly: bool = False, **kwargs) -> MomentoKey
 
 def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:", seed: int | None = None) -> Keeper:
     """A keeper over an in-memory database and keyring, filled with the showcase keys."""
+    from .demo import console_json, showcase  # demo keys are signed with PyJWT: load it only for the demo
+
     clock = clock or SystemClock()
     vault = Vault(MemoryKeyring())
     vault.probe()
