@@ -177,6 +177,8 @@ class KeyTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.sort = "expiry"
         self._painted: dict[int, tuple[Status, str]] = {}
+        self._style_key: tuple | None = None
+        self._style_cache: dict[str, Style] = {}
         self._columns_cache: tuple[int, list[tuple[Column, int, int]]] = (-1, [])
 
     # ---- data ----------------------------------------------------------------
@@ -271,21 +273,40 @@ class KeyTable(ScrollView, can_focus=True):
             self._columns_cache = (width, layout(width))
         return self._columns_cache[1]
 
+    def _styles(self) -> dict[str, Style]:
+        """Rich styles for this paint: computing them walks the DOM, so they are
+        cached until focus, theme or CSS change."""
+        key = (self.has_focus, self.app.theme, self.app.stylesheet.rules_map.__len__())
+        if self._style_key != key:
+            base = self.rich_style
+            cursor = base + self.get_component_rich_style("keytable--cursor")
+            styles = {"base": base, "cursor": cursor}
+            for prefix, row in (("", base), ("cursor:", cursor)):
+                styles[prefix + "muted"] = row + self.get_component_rich_style("keytable--muted")
+                for status in Status:
+                    styles[prefix + status.value] = row + self.get_component_rich_style(f"keytable--{status.value}")
+            self._style_cache = styles
+            self._style_key = key
+        return self._style_cache
+
+    def notify_style_update(self) -> None:
+        self._style_key = None
+        super().notify_style_update()
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width or self.size.width
-        base = self.rich_style
+        styles = self._styles()
         if index >= len(self.rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles["base"])
         record = self.rows[index]
         now = self.clock.now()
         status = status_of(record, now, self.thresholds)
         self._painted[index] = (status, _left_text(record, now))
-        row_style = base
-        if index == self.cursor:
-            row_style = base + self.get_component_rich_style("keytable--cursor")
-        status_style = row_style + self.get_component_rich_style(f"keytable--{status.value}")
-        muted = row_style + self.get_component_rich_style("keytable--muted")
+        prefix = "cursor:" if index == self.cursor else ""
+        row_style = styles["cursor" if prefix else "base"]
+        status_style = styles[prefix + status.value]
+        muted = styles[prefix + "muted"]
         if record.lifecycle is not Lifecycle.ACTIVE:
             row_style = muted
         segments: list[Segment] = []
@@ -298,7 +319,9 @@ class KeyTable(ScrollView, can_focus=True):
             cursor_x = x + w
         if cursor_x < width:
             segments.append(Segment(" " * (width - cursor_x), row_style))
-        return Strip(segments).crop(0, width)
+        elif cursor_x > width:  # a terminal too narrow even for the fewest columns
+            return Strip(segments).crop(0, width)
+        return Strip(segments, width)
 
     @staticmethod
     def _cell(key: str, r: KeyRecord, status: Status, now: float, row: Style, status_style: Style,
@@ -323,6 +346,12 @@ class KeyTable(ScrollView, can_focus=True):
         return "", row
 
     # ---- cursor ------------------------------------------------------------------
+    def on_focus(self) -> None:
+        self._style_key = None
+
+    def on_blur(self) -> None:
+        self._style_key = None
+
     def watch_cursor(self, old: int, new: int) -> None:
         self.refresh_lines(old)
         self.refresh_lines(new)
