@@ -1,0 +1,1 @@
+"""Benchmarks for momento-keys: `python -m bench` (see bench/README.md)."""
