@@ -126,3 +126,9 @@ def test_check_exit_codes_worst_wins():
     assert check_exit_code([Status.WARNING, Status.UNKNOWN]) == 3
     assert check_exit_code([Status.UNKNOWN, Status.CRITICAL]) == 2
     assert check_exit_code([Status.EXPIRED, Status.OK]) == 2
+
+
+@pytest.mark.parametrize("text", ["9" * 5000 + "d", "1" * 13 + "d", "1d" * 40])
+def test_huge_durations_are_refused_quickly(text):
+    with pytest.raises(DurationError):
+        parse_duration(text)

@@ -151,7 +151,7 @@ def countdown(seconds: float | None, *, precise: bool = False) -> str:
     return sign + text
 
 
-_DURATION = re.compile(r"(\d+)\s*(y|mo|w|d|h|m|s)", re.IGNORECASE)
+_DURATION = re.compile(r"(\d{1,12})\s*(y|mo|w|d|h|m|s)", re.IGNORECASE)
 _UNITS = {"y": YEAR, "mo": MONTH, "w": 7 * DAY, "d": DAY, "h": HOUR, "m": MINUTE, "s": 1}
 
 
@@ -164,6 +164,8 @@ def parse_duration(text: str) -> int:
     raw = text.strip().lower()
     if not raw:
         raise DurationError("empty duration: use a number and a unit, such as 14d, 12h or 30m")
+    if len(raw) > 64:
+        raise DurationError("not a duration: too long; use a number and a unit, such as 14d, 12h or 30m")
     pos = 0
     total = 0
     for m in _DURATION.finditer(raw):
