@@ -536,3 +536,28 @@ def fake_momento() -> Iterator[FakeMomento]:
     """A started :class:`FakeMomento`, stopped after the test."""
     with FakeMomento() as server:
         yield server
+
+
+# ---- Secret registry for the hygiene scan (appended; append-only) -------------------------
+# Every secret the fake issues, in every form a client may hold it: the raw JWT, its v1
+# wrappings (ours/the JS SDK's compact JSON, and the Python SDK's json.dumps with spaces) and
+# the refresh token. tests/conftest.py scans the run's files and output for all of them.
+
+ISSUED_SECRETS: set[str] = set()
+_unregistered_issue = FakeMomento._issue
+
+
+def _issue_and_register(self: FakeMomento, *args: Any, **kwargs: Any) -> IssuedToken:
+    issued = _unregistered_issue(self, *args, **kwargs)
+    sdk_style = json.dumps({"endpoint": self.cell, "api_key": issued.token})
+    ISSUED_SECRETS.update({
+        issued.token,
+        wrap_v1(issued.token, self.cell),
+        base64.b64encode(sdk_style.encode()).decode(),
+    })
+    if issued.refresh_token:
+        ISSUED_SECRETS.add(issued.refresh_token)
+    return issued
+
+
+FakeMomento._issue = _issue_and_register  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,23 @@ class CliError(Exception):
 
 # ---- argument parsing ------------------------------------------------------------
 
+# Anything shaped like a key or token: a JWT, or a long run of base64/token characters.
+_SECRET_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|[A-Za-z0-9_+/=-]{32,}")
+
+
+def _redact(text: str) -> str:
+    """Text made safe to print: whatever looks like a key or token is replaced."""
+    return _SECRET_SHAPED.sub("[redacted]", text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error never echoes a key pasted on the command line
+    (`momento-keys import --key eyJ...` would otherwise print it into the CI log)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_redact(message))
+
+
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--db", metavar="PATH", default=default,
@@ -49,7 +67,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="A terminal dashboard for Momento API keys. With no command, opens the dashboard.",
         epilog="Secrets live only in the OS keyring; the database holds metadata. See the README for exit codes.",
@@ -60,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="dashboard on generated demo keys, in memory (nothing is saved)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _global_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -113,6 +131,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shown(value: str, limit: int = 60) -> str:
+    """A user's value for an error message: quoted and escaped (no control character reaches the
+    terminal), and cut short so that the message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
+def _check_name(option: str, value: str) -> None:
+    """Names are printed in tables and notifications: no characters that move the cursor or start
+    a terminal escape (C1 controls such as CSI, DEL, line and paragraph separators)."""
+    bad = next((ch for ch in value if not ch.isprintable() and ch not in " \t\n\r"), None)
+    if bad is not None:
+        raise CliError(f"{option} {_shown(value)}: a name may not contain the invisible or control character "
+                       f"{bad!r}")
+
+
+DURATION_MAX_CHARS = 64
+
+
+def _parse_duration(text: str) -> int:
+    """core.policy.parse_duration, but a number too long for int() is a DurationError too."""
+    from .core.policy import DurationError, parse_duration
+
+    if len(text) > DURATION_MAX_CHARS:
+        # parse_duration's regex is quadratic on long runs of digits: 50,000 of them take minutes.
+        raise DurationError(f"not a duration: {len(text)} characters is far too long; use a number and a unit "
+                            "(s, m, h, d, w, mo, y), such as 14d, 12h or 30m")
+    try:
+        return parse_duration(text)
+    except DurationError:
+        raise
+    except (ValueError, OverflowError):  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise DurationError("not a duration: its number is far too long; use a number and a unit "
+                            "(s, m, h, d, w, mo, y), such as 14d, 12h or 30m") from None
+
+
 def _version() -> str:
     from . import __version__
 
@@ -131,6 +185,22 @@ def _settings(args: argparse.Namespace):
         raise CliError(str(exc)) from None
 
 
+def _store_message(exc: BaseException, path: Path | None = None) -> str:
+    """A store failure in one line, with what to do about it when the store did not say."""
+    from .services.store import ReadOnlyStore
+
+    text = str(exc)
+    if isinstance(exc, ReadOnlyStore) and "newer momento-keys" not in text:
+        how = f"chmod u+w {_quote(str(path))} {_quote(str(path.parent))}; " if path else ""
+        text += (f"; check that you may write the database file and its folder ({how}SQLite also writes -wal "
+                 "and -shm files beside it), or use another file with --db PATH")
+    elif "unable to open database file" in text:
+        text += "; check that its folder exists and is writable, or use another file with --db PATH"
+    elif "is full" in text and "free" not in text:
+        text += "; free some space and try again"
+    return text
+
+
 def _store(args: argparse.Namespace, *, readonly: bool = False):
     from .services.config import db_path
     from .services.store import Store, StoreError
@@ -139,9 +209,11 @@ def _store(args: argparse.Namespace, *, readonly: bool = False):
     try:
         return Store(path, readonly=readonly)
     except StoreError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_store_message(exc, path)) from None
     except OSError as exc:
-        raise CliError(f"cannot create the database at {path}: {exc.strerror}") from None
+        folder = path.parent
+        raise CliError(f"cannot create the database at {path}: {exc.strerror or exc}; make {folder} writable, or "
+                       "choose another place with --db PATH or MOMENTO_KEYS_DB") from None
 
 
 def _keeper(args: argparse.Namespace, *, readonly: bool = False, vault=None) -> Keeper:
@@ -224,7 +296,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 done = keeper.import_key(result, name, key_type=KeyType(args.key_type),
                                          notes=args.notes, tags=parse_tags(args.tags))
             except (KeeperError, StoreError) as exc:
-                print(f"{PROG}: profile {profile!r}: {exc}", file=sys.stderr)
+                print(f"{PROG}: profile {profile!r}: {_store_message(exc, keeper.store.path)}", file=sys.stderr)
                 failures += 1
                 continue
             _report_import(done, keeper)
@@ -232,6 +304,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     if not args.name:
         raise CliError("import needs --name NAME (a unique name such as 'orders-api prod')")
+    _check_name("--name", args.name)
     text = _read_input(args.file)
     try:
         inspection = inspect_text(text, endpoint=args.endpoint)
@@ -244,7 +317,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         if args.replaces:
             replaced = keeper.store.find(args.replaces)
             if replaced is None:
-                raise CliError(f"--replaces: no key named {args.replaces!r} is tracked")
+                raise CliError(f"--replaces: no key named {_shown(args.replaces, 120)} is tracked")
         done = keeper.import_key(inspection, args.name, key_type=KeyType(args.key_type), kind=kind,
                                  notes=args.notes, tags=parse_tags(args.tags))
         if replaced is not None:
@@ -254,7 +327,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             done.warnings.append(f"{args.name!r} replaces {replaced.name!r}: switch its consumers, then revoke "
                                  "the old key in the Momento console (reminders are set)")
     except (KeeperError, StoreError) as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_store_message(exc, keeper.store.path)) from None
     if args.json:
         from .core.report import record_json
 
@@ -310,7 +383,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .core.model import Lifecycle, Status
-    from .core.policy import LABELS, DurationError, countdown, parse_duration, status_of
+    from .core.policy import LABELS, DurationError, countdown, status_of
+
+    parse_duration = _parse_duration
     from .core.report import EXIT_UNKNOWN, check_exit_code, iso_utc, record_json, worst
 
     try:
@@ -437,8 +512,108 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+LOW_DISK_BYTES = 10 * 2**20  # doctor warns when the database's disk has less than this free
+
+
+def _keyring_fix(status) -> str:
+    """What to do about a keyring that is not secure and working, in one sentence."""
+    from .services.vault import Health
+
+    backend = status.backend
+    detail = (status.detail or "").lower()
+    if status.health is Health.INSECURE:
+        return ("use a secure keyring (Secret Service, macOS Keychain, Windows Credential Locker, KWallet), or, if "
+                "this backend is acceptable to you, opt in with --allow-insecure-keyring or "
+                "[keyring] allow_insecure = true in the settings")
+    if backend == "keyring.backends.null.Keyring":
+        return ("the 'null' backend is configured (PYTHON_KEYRING_BACKEND or keyringrc.cfg) and stores nothing: "
+                "remove that setting or point it at your real keyring")
+    if "locked" in detail:
+        return ("unlock the keyring (log in to the desktop session, or on a headless Linux machine: "
+                "echo PASSWORD | gnome-keyring-daemon --unlock --components=secrets), then run this again")
+    if "could not start" in detail or status.description == "keyring could not start":
+        return ("the keyring library failed to start: check PYTHON_KEYRING_BACKEND and keyringrc.cfg, and that "
+                "the backend's packages are installed")
+    return ("on Linux install and unlock a Secret Service (gnome-keyring or KeePassXC; headless: run inside "
+            "dbus-run-session); or set PYTHON_KEYRING_BACKEND to a secure backend")
+
+
+def _salvage_hint(path: Path) -> str:
+    q = _quote(str(path))
+    new = _quote(str(path.with_name(path.stem + "-recovered" + path.suffix)))
+    return (f"To salvage the records (their secrets are still in the keyring): sqlite3 {q} .recover | sqlite3 {new}, "
+            f"then use --db {new} (or move it into place); otherwise move the damaged file aside "
+            f"(mv {q} {q}.damaged) and import your keys again")
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path("/")
+
+
+def _db_write_probe(path: Path) -> tuple[str, str]:
+    """Can the database be written right now? ("ok" | "busy" | "read-only" | "error", detail).
+
+    A real write inside a transaction that is rolled back: nothing changes. (BEGIN
+    IMMEDIATE alone succeeds even on a read-only file in WAL mode.)
+    """
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, timeout=1.0, isolation_level=None)
+    except sqlite3.Error as exc:
+        return "error", str(exc)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+        return "ok", ""
+    except sqlite3.Error as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return "busy", text
+        if "readonly" in text or "read-only" in text:
+            return "read-only", text
+        if "full" in text:
+            return "full", text
+        return "error", text
+    finally:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        conn.close()
+
+
+def _rescue_files(db: Path) -> list[Path]:
+    """Rescue files (keys Momento made that could not be stored) in the places `_rescue` writes them."""
+    found: list[Path] = []
+    for folder in (db.parent / "rescue", Path.home() / "momento-keys-rescue"):
+        try:
+            found += sorted(p for p in folder.iterdir() if p.suffix == ".json" and p.is_file())
+        except OSError:
+            continue
+    return found
+
+
+def _check_override(text: str) -> str | None:
+    """Why an endpoint override is unusable (the same rules as services.momento), or None.
+    Doctor must not import grpc, so this does not call into services.momento."""
+    host, sep, port = text.strip().rpartition(":")
+    host_ok = re.fullmatch(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.%A-Za-z]+\]", host) is not None
+    if not sep or not host_ok or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"it must look like HOST:PORT, not {_shown(text)}"
+    if int(port) == 443:
+        return "it is plaintext, so it may not use port 443"
+    return None
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     import platform
+    import shutil
     import sqlite3
     from importlib import metadata
 
@@ -465,14 +640,40 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                          "health": status.health.value, "detail": status.detail,
                          "secure": status.health is Health.SECURE, "insecure_allowed": allow}
     if status.health is not Health.SECURE:
-        problems.append(f"keyring: {status.summary()}. Fix: on Linux install and unlock a Secret Service "
-                        "(gnome-keyring or KeePassXC); or set PYTHON_KEYRING_BACKEND to a secure backend")
+        report["keyring"]["fix"] = _keyring_fix(status)  # type: ignore[index]
+        problems.append(f"keyring: {status.summary()}. Fix: {_keyring_fix(status)}")
+
+    override_given = getattr(args, "endpoint_override", None)
+    override = (override_given or os.environ.get("MOMENTO_KEYS_ENDPOINT_OVERRIDE") or "").strip() or None
+    report["momento"] = {"endpoint_override": override}
+    if override:
+        why = _check_override(override)
+        source = "--endpoint-override" if override_given else "MOMENTO_KEYS_ENDPOINT_OVERRIDE"
+        if why:
+            report["momento"]["error"] = why  # type: ignore[index]
+            problems.append(f"{source}: {why}; every Momento call (generate, verify, rotate) will fail until it "
+                            "is fixed or unset")
 
     path = db_path(getattr(args, "db", None))
     dbinfo: dict[str, object] = {"path": str(path), "exists": path.exists()}
     records = []
     journal: list[dict] = []
-    if path.exists():
+    rotations: list[dict] = []
+    place = _existing_ancestor(path if path.exists() else path.parent)
+    try:
+        dbinfo["free_bytes"] = shutil.disk_usage(place).free
+    except OSError:
+        pass
+    if isinstance(dbinfo.get("free_bytes"), int) and dbinfo["free_bytes"] < LOW_DISK_BYTES:  # type: ignore[operator]
+        problems.append(f"the disk holding {path} is (nearly) full: {dbinfo['free_bytes']} bytes free; nothing can be "
+                        "saved until space is freed")
+    if not path.exists():
+        writable = os.access(place, os.W_OK | os.X_OK)
+        dbinfo["directory_writable"] = writable
+        if not writable:
+            problems.append(f"the database {path} cannot be created: {place} is not writable. Fix: chmod u+w {place}, "
+                            "or choose another place with --db PATH or MOMENTO_KEYS_DB")
+    else:
         mode = path.stat().st_mode & 0o777
         dbinfo["mode"] = oct(mode)
         if mode & 0o077:
@@ -484,9 +685,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             dbinfo["integrity"] = store.integrity()
             records = store.all()
             journal = store.journal() if store.schema_version() >= 3 else []
+            rotations = store.open_rotations() if store.schema_version() >= 2 else []
             dbinfo["records"] = len(records)
             if dbinfo["integrity"] != "ok":
-                problems.append(f"database integrity check failed: {dbinfo['integrity']}")
+                backup = None
+                from .services.store import backup_corrupt
+
+                backup = backup_corrupt(path)
+                if backup:
+                    dbinfo["backup"] = str(backup)
+                problems.append(f"database integrity check failed: {dbinfo['integrity']}. The file was left untouched"
+                                + (f"; a copy is at {backup}" if backup else "") + ". " + _salvage_hint(path))
             if store.schema_version() > SCHEMA_VERSION:
                 problems.append(store.readonly_reason or "database is from a newer version")
             store.close()
@@ -495,7 +704,24 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             backup = getattr(exc, "backup", None)
             if backup:
                 dbinfo["backup"] = str(backup)
-            problems.append(str(exc))
+            problems.append(_store_message(exc, path))
+            if backup:
+                problems.append(_salvage_hint(path))
+        if "error" not in dbinfo:
+            state, detail = _db_write_probe(path)
+            dbinfo["writable"] = state
+            if state == "busy":
+                problems.append(f"the database {path} is locked by another process ({detail}): close other "
+                                "momento-keys dashboards and commands; if none is running, find the holder with "
+                                f"`fuser {path}`")
+            elif state == "read-only":
+                problems.append(f"the database {path} cannot be written ({detail}): nothing can be imported, "
+                                f"generated or changed. Fix: chmod u+w {path} {path.parent} (SQLite also writes "
+                                "-wal and -shm files beside it), or use another file with --db PATH")
+            elif state == "full":
+                problems.append(f"the disk holding {path} is full ({detail}): free some space; nothing was changed")
+            elif state == "error":
+                problems.append(f"the database {path} cannot be written: {detail}")
     report["database"] = dbinfo
 
     # Secrets a crash left in the keyring without their record (found through the journal).
@@ -516,16 +742,47 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                         "rotation was interrupted): " + ", ".join(j["name"] for j in orphans[:10])
                         + " — run `momento-keys doctor --adopt` to track them again")
 
+    report["rotations"] = [{"name": r["old_name"], "state": r["state"], "detail": r["detail"]} for r in rotations]
+    for r in rotations[:10]:
+        if r["state"] == "unsaved":
+            # Momento made the new key, the keyring refused it, and it went to a rescue file.
+            problems.append(f"the rotation of {r['old_name']!r} made a new key that could not be stored "
+                            f"({r['detail']}); it is in a rescue file (listed here): import it with "
+                            f"`momento-keys import --name NEW --replaces {_quote(r['old_name'])} --file PATH`")
+        else:
+            problems.append(f"the rotation of {r['old_name']!r} did not finish (state {r['state']}"
+                            + (f": {r['detail']}" if r["detail"] else "") + f"); run `momento-keys rotate "
+                            f"{_quote(r['old_name'])}` to finish it")
+
+    rescue = _rescue_files(path)
+    report["rescue_files"] = [str(p) for p in rescue]
+    if rescue:
+        problems.append(f"{len(rescue)} rescue file(s) hold keys Momento made that momento-keys could not store: "
+                        + ", ".join(str(p) for p in rescue[:5])
+                        + " — import each (momento-keys import --name NAME --type fine-grained --file PATH), "
+                          "then delete the file: it holds the secret")
+
     missing = []
+    unknown_presence = []
     if status.health in (Health.SECURE, Health.INSECURE):
         for r in records:
-            if r.secret_stored and not vault.has(r.fingerprint):
-                missing.append(r.name)
+            if r.secret_stored:
+                present = vault.presence(r.fingerprint)
+                if present is False:
+                    missing.append(r.name)
+                elif present is None:
+                    unknown_presence.append(r.name)
     unstored = [r.name for r in records if not r.secret_stored]
-    report["secrets"] = {"missing_from_keyring": missing, "metadata_only": unstored}
+    report["secrets"] = {"missing_from_keyring": missing, "metadata_only": unstored,
+                         "could_not_check": unknown_presence}
     if missing:
         problems.append(f"{len(missing)} record(s) say their secret is in the keyring but it is not: "
-                        + ", ".join(missing[:10]) + " — re-import those keys or delete the records")
+                        + ", ".join(missing[:10]) + " — to restore one, delete its record (dashboard: select it, "
+                        "d) and import the key again from where you keep it; if a key is gone for good, delete its "
+                        "record and make a new key (the wizard, or `momento-keys generate`)")
+    if unknown_presence:
+        problems.append(f"the keyring could not be read for {len(unknown_presence)} record(s): "
+                        + ", ".join(unknown_presence[:10]))
 
     def ver(name: str) -> str:
         try:
@@ -549,11 +806,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if path.exists():
         print(f"          mode {dbinfo.get('mode')}, schema {dbinfo.get('schema', '?')} "
               f"(supported {SCHEMA_VERSION}), integrity {dbinfo.get('integrity', '?')}, "
-              f"{dbinfo.get('records', '?')} records")
+              f"{dbinfo.get('records', '?')} records, writable {dbinfo.get('writable', '?')}")
+    if isinstance(dbinfo.get("free_bytes"), int):
+        print(f"          {dbinfo['free_bytes'] / 2**20:,.0f} MiB free on its disk")
     print(f"config    {cfg}" + ("" if cfg.exists() else " (defaults; file not present)"))
+    if override:
+        print(f"momento   calls go to {override} (endpoint override, plaintext)")
     print(f"secrets   {len(records) - len(unstored)} in the keyring, {len(unstored)} metadata only"
           + (f", {len(missing)} MISSING" if missing else "")
-          + (f", {len(orphans)} without a record" if orphans else ""))
+          + (f", {len(orphans)} without a record" if orphans else "")
+          + (f", {len(rescue)} in rescue files" if rescue else ""))
     for name in adopted:
         print(f"          adopted {name!r}: its secret was in the keyring; its record is back")
     v = report["versions"]
@@ -713,7 +975,7 @@ def _find(keeper: Keeper, name: str):
     names = [r.name for r in keeper.store.all()]
     close = difflib.get_close_matches(clean, names, n=3)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else " (see `momento-keys list`)"
-    raise CliError(f"no key named {clean!r} is tracked{hint}")
+    raise CliError(f"no key named {_shown(clean, 120)} is tracked{hint}")
 
 
 def _read_secret(keeper: Keeper, record) -> str:
@@ -764,9 +1026,10 @@ def _parse_expiry(text: str, *, now: float, disposable: bool, yes_never: bool) -
     from datetime import date, datetime
     from datetime import time as dtime
 
-    from .core.policy import DurationError, parse_duration
+    from .core.policy import DurationError
     from .core.report import local_time
 
+    parse_duration = _parse_duration
     raw = text.strip().lower()
     if raw == "never":
         if disposable:
@@ -780,8 +1043,12 @@ def _parse_expiry(text: str, *, now: float, disposable: bool, yes_never: bool) -
         try:
             day = date(*(int(g) for g in match.groups()))
         except ValueError:
-            raise CliError(f"--expires {text.strip()!r} is not a real date (YYYY-MM-DD)") from None
-        end = datetime.combine(day, dtime(23, 59, 59)).timestamp()  # naive: local time
+            raise CliError(f"--expires {_shown(text.strip())} is not a real date (YYYY-MM-DD)") from None
+        try:
+            end = datetime.combine(day, dtime(23, 59, 59)).timestamp()  # naive: local time
+        except (ValueError, OverflowError, OSError):  # outside what the platform's time functions take
+            raise CliError(f"--expires {day.isoformat()} is out of range; give a date within the next 100 years, "
+                           "or a duration such as 90d") from None
         seconds = int(end - now)
         if seconds <= 0:
             raise CliError(f"--expires {day.isoformat()} is in the past (the key would expire at "
@@ -793,9 +1060,9 @@ def _parse_expiry(text: str, *, now: float, disposable: bool, yes_never: bool) -
             raise CliError(f"--expires: {exc}; or a date YYYY-MM-DD, or never") from None
     if disposable and seconds > DISPOSABLE_MAX_SECONDS:
         raise CliError(f"a disposable token may last at most 25 hours (the Momento service's limit); "
-                       f"--expires {text.strip()} is {seconds / 3600:.4g} hours")
+                       f"--expires {_shown(text.strip())} is {seconds / 3600:.4g} hours")
     if seconds > UINT32_MAX:
-        raise CliError(f"--expires {text.strip()} is too far away: Momento takes at most {UINT32_MAX} seconds "
+        raise CliError(f"--expires {_shown(text.strip())} is too far away: Momento takes at most {UINT32_MAX} seconds "
                        "(about 136 years)")
     return seconds
 
@@ -818,7 +1085,9 @@ def _grants(args: argparse.Namespace) -> list:
             try:
                 grants.append(parse(value))
             except PermissionSpecError as exc:
-                raise CliError(f"{option} {value!r}: {exc}") from None
+                reason = " ".join(str(exc).split())
+                reason = reason if len(reason) <= 200 else reason[:197] + "..."
+                raise CliError(f"{option} {_shown(value)}: {reason}") from None
     if not grants:
         raise CliError("say what the key may do: --cache CACHE=ROLE and/or --topic CACHE/TOPIC=ROLE "
                        "(repeatable), or --all-data")
@@ -870,6 +1139,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from .services.vault import Health
 
     # 1. Everything that can be checked offline, before any network call.
+    _check_name("--name", args.name)
     try:
         name = validate_name(args.name)
     except KeeperError as exc:
@@ -989,6 +1259,7 @@ def _reason(exc: BaseException, generated) -> str:
     else:
         reason = f"{type(exc).__name__}: {exc}"
     reason = _scrub(reason, [generated.api_key, generated.refresh_token or ""])
+    reason = reason.replace(" Save it now: it is shown once.", "")  # the rescue file does that
     return reason.removeprefix("the key was not stored: ")
 
 
@@ -1006,8 +1277,13 @@ def _stored_anyway(keeper: Keeper, generated, name: str):
     return None
 
 
-def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposable: bool) -> int:
-    """Momento made a key that could not be stored: save it in a 0600 file and say where."""
+def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposable: bool,
+            replaces=None) -> int:
+    """Momento made a key that could not be stored: save it in a 0600 file and say where.
+
+    ``replaces`` is the record a rotation was replacing: the rescued key is then imported under
+    a new name as its replacement (the old record still holds the name).
+    """
     import tempfile
     from datetime import datetime, timezone
 
@@ -1032,8 +1308,12 @@ def _rescue(keeper: Keeper, generated, name: str, exc: BaseException, *, disposa
         except OSError as err:
             problems.append(f"temporary directory: {err.strerror or err}")
     print(f"{PROG}: error: Momento made {name!r} but it could not be stored: {reason}", file=sys.stderr)
-    import_cmd = (f"momento-keys import --name {_quote(name)} --type fine-grained"
-                  f"{' --disposable' if disposable else ''} --file ")
+    if replaces is not None:
+        import_cmd = (f"momento-keys import --name {_quote(name + ' (new)')} --replaces {_quote(replaces.name)} "
+                      f"--type {replaces.key_type.value} --file ")
+    else:
+        import_cmd = (f"momento-keys import --name {_quote(name)} --type fine-grained"
+                      f"{' --disposable' if disposable else ''} --file ")
     if written is not None:
         print(f"{PROG}: the key is saved in {written} (mode 0600, Download JSON; it holds the secret)",
               file=sys.stderr)
@@ -1297,6 +1577,29 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+# Options that name files: any bytes the filesystem allows are fine there.
+_PATH_OPTIONS = frozenset({"db", "config", "file", "out", "textfile"})
+
+
+def _undecodable_argument(args: argparse.Namespace) -> str | None:
+    """The first argument (not a path) holding bytes that are not UTF-8, which Python passes on
+    as lone surrogates: they cannot be stored, printed or sent, so refuse them up front."""
+    for dest, value in vars(args).items():
+        if dest in _PATH_OPTIONS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    if dest == "name" and args.command not in ("import", "generate"):
+                        return "NAME"
+                    if dest == "duration":
+                        return "DUR"
+                    return {"key_type": "--type"}.get(dest, "--" + dest.replace("_", "-"))
+    return None
+
+
 def _fail(message: str, code: int) -> NoReturn:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(code)
@@ -1312,6 +1615,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.code == 2 and _command_of(argv) in UNKNOWN_ON_ERROR:
             raise SystemExit(3) from None
         raise
+    unreadable = _undecodable_argument(args)
+    if unreadable:
+        _fail(f"argument {unreadable}: not valid text (it holds bytes that are not UTF-8); type it again",
+              3 if args.command in UNKNOWN_ON_ERROR else 2)
     handler = COMMANDS.get(args.command or "") or _reminder_commands().get(args.command or "", cmd_dashboard)
     try:
         return handler(args)
@@ -1332,7 +1639,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .services.vault import VaultError
 
         if isinstance(exc, (StoreError, VaultError, KeeperError)):
-            _fail(str(exc), 3 if args.command in UNKNOWN_ON_ERROR else 1)
+            _fail(_store_message(exc), 3 if args.command in UNKNOWN_ON_ERROR else 1)
         raise
 
 

@@ -51,7 +51,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                               "3 unreachable, 4 rotated but the keyring refused the new key (rescue file written).")
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds per Momento call")
+    p.add_argument("--timeout", type=_cli()._positive_seconds, default=15.0, metavar="SECONDS",
+                   help="deadline of each Momento call (default 15)")
 
     p = sub.add_parser("notify", parents=[common],
                        help="for cron: one desktop notification per due reminder (stdout without notify-send), "
@@ -75,7 +76,7 @@ def _open_reminders(keeper: Keeper, name: str, kind: str | None):
     cli = _cli()
     record = keeper.store.find(name)
     if record is None:
-        raise cli.CliError(f"no key named {name!r} is tracked (momento-keys list shows the names)")
+        raise cli.CliError(f"no key named {cli._shown(name, 120)} is tracked (momento-keys list shows the names)")
     reminders = keeper.store.reminders(key_id=record.id)
     if kind:
         reminders = [r for r in reminders if r.kind.value == kind]
@@ -124,11 +125,11 @@ def cmd_reminders(args: argparse.Namespace) -> int:
 
 
 def cmd_snooze(args: argparse.Namespace) -> int:
-    from .core.policy import DurationError, countdown, parse_duration
+    from .core.policy import DurationError, countdown
 
     cli = _cli()
     try:
-        seconds = parse_duration(args.duration)
+        seconds = cli._parse_duration(args.duration)
     except DurationError as exc:
         raise cli.CliError(str(exc)) from None
     keeper = cli._keeper(args)
@@ -157,7 +158,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     keeper = cli._keeper(args)
     record = keeper.store.find(args.name)
     if record is None:
-        raise cli.CliError(f"no key named {args.name!r} is tracked (momento-keys list shows the names)")
+        raise cli.CliError(f"no key named {cli._shown(args.name, 120)} is tracked (momento-keys list shows the names)")
     api = cli._momento_api(args)
     rotator = Rotator(keeper, lambda: api)
     for note in rotator.resume():
@@ -167,7 +168,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         outcome = rotator.rotate(record)
     except RotationError as exc:
         if exc.generated is not None:
-            return cli._rescue(keeper, exc.generated, args.name, exc, disposable=False)
+            return cli._rescue(keeper, exc.generated, args.name, exc, disposable=False, replaces=record)
         raise cli.CliError(str(exc), 3 if exc.transient else 1) from None
     for warning in outcome.warnings:
         print(f"{cli.PROG}: warning: {warning}", file=sys.stderr)

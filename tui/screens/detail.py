@@ -64,6 +64,9 @@ class DetailScreen(Screen):
         self.revealed: str | None = None
         self._reveal_timer = None
         self.events: list[Event] = []
+        # Is the secret really in the keyring? None until checked (or when it cannot be:
+        # read-only mode never touches the keyring; a locked keyring cannot say).
+        self.secret_present: bool | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,6 +103,7 @@ class DetailScreen(Screen):
         self.sub_title = self.record.name
         self.render_all()
         self.load_events()
+        self.check_secret()
 
     # ---- data --------------------------------------------------------------------
     def records_changed(self) -> None:
@@ -112,6 +116,24 @@ class DetailScreen(Screen):
         self.record = fresh
         self.render_all()
         self.load_events()
+        self.check_secret()
+
+    def check_secret(self) -> None:
+        """Look up (off the UI thread) whether the keyring still holds this key's secret."""
+        if not self.record.secret_stored or getattr(self.app, "readonly", False):
+            return
+        self._check_secret(self.record)
+
+    @work(thread=True, exclusive=True, group="secret-presence")
+    def _check_secret(self, record: KeyRecord) -> None:
+        present = self.app.keeper.vault.presence(record.fingerprint)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._show_presence, record.id, present)
+
+    def _show_presence(self, record_id: int | None, present: bool | None) -> None:
+        if record_id != self.record.id:
+            return
+        self.secret_present = present
+        self.render_secret()
 
     @work(thread=True, exclusive=True, group="events")
     def load_events(self) -> None:
@@ -239,6 +261,12 @@ class DetailScreen(Screen):
                        "(no secure keyring when it was imported)[/dim]")
             box.remove_class("-revealed")
             return
+        if self.secret_present is False and self.revealed is None:
+            box.update("[b]✖ secret missing[/b]: the keyring no longer holds this key (deleted outside "
+                       f"momento-keys?) · fingerprint {escape(r.fingerprint)}\n"
+                       "[dim]import the key again to restore it, or run `momento-keys doctor`[/dim]")
+            box.remove_class("-revealed")
+            return
         if self.revealed is not None:
             box.update(f"{escape(self.revealed)}\n[b]revealed — hides itself in {REVEAL_SECONDS}s (r hides now)[/b]")
             box.add_class("-revealed")
@@ -262,6 +290,7 @@ class DetailScreen(Screen):
             value = self.app.keeper.secret(self.record, why="revealed")  # type: ignore[attr-defined]
         except (KeeperError, VaultError, StoreError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), title="Reveal", severity="error")
+            self.app.call_from_thread(self.check_secret)  # show "secret missing" if that is why
             return
         self.app.call_from_thread(self._show_secret, value)
 

@@ -282,10 +282,23 @@ def _sdk_permissions(grants: Sequence[Grant]) -> list[SdkPermission]:
     return result
 
 
+_HOST: Final = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.%A-Za-z]+\]")
+
+
 def _parse_override(value: str) -> tuple[str, int]:
     host, sep, port_text = value.strip().rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"The endpoint override must look like HOST:PORT, not {value!r}.")
+    if (
+        not sep
+        or not _HOST.fullmatch(host)
+        or not port_text.isascii()
+        or not port_text.isdigit()
+        or not 0 < int(port_text) < 65536
+    ):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:76] + "...'"
+        raise ValueError(
+            f"The endpoint override must look like HOST:PORT (a host name, IPv4 address or [IPv6] "
+            f"address, and a port), not {shown}."
+        )
     port = int(port_text)
     if port == 443:
         # The SDK (and so half of our calls) uses TLS on 443 whatever we ask;
@@ -740,11 +753,16 @@ class MomentoApi:
         if expect_expiry and not response.valid_until:
             missing.append("valid_until")
         if missing:
-            after = (
-                " The key may have been made anyway; check the Momento console."
-                if not op.idempotent
-                else ""
-            )
+            if op is _REFRESH:
+                # The service did refresh (it answered OK): the old refresh token is spent.
+                after = (
+                    " The refresh probably went through and used up the refresh token; if a retry "
+                    "is rejected, generate a new key (the current key stays valid until it expires)."
+                )
+            elif not op.idempotent:
+                after = " The key may have been made anyway; check the Momento console."
+            else:
+                after = ""
             raise MomentoError(
                 ErrorCode.BAD_RESPONSE,
                 f"Momento's answer to {op.rpc} had no {', '.join(missing)}, so the result "

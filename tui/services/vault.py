@@ -151,7 +151,8 @@ class Vault:
         try:
             dotted, description, secure = classify(self.backend)
         except Exception as exc:  # keyring's own import/config errors
-            self.status = VaultStatus("?", "keyring could not start", Health.BROKEN, _oneline(exc))
+            self.status = VaultStatus("?", "keyring could not start", Health.BROKEN,
+                                      f"the keyring could not start ({_oneline(exc)})")
             return self.status
         if dotted == "keyring.backends.fail.Keyring" or description == "no keyring backend available":
             self.status = VaultStatus(
@@ -204,11 +205,14 @@ class Vault:
         """Write the key and its refresh token together; undo the key if the token fails."""
         if not self.writable():
             raise VaultError(f"not storing the secret: {self.status.summary()}")
-        for value in (secret, refresh_token):
-            if value and sys.platform == "win32" and len(value) > WINDOWS_MAX_SECRET:
-                raise VaultError(
-                    f"the secret is {len(value)} characters; Windows Credential Locker holds at most {WINDOWS_MAX_SECRET}"
-                )
+        if self._size_limited():
+            for what, value in (("key", secret), ("refresh token", refresh_token)):
+                if value and len(value) > WINDOWS_MAX_SECRET:
+                    # Checked before anything is written: a half-stored pair is worse than none.
+                    raise VaultError(
+                        f"the {what} is {len(value)} characters; Windows Credential Locker holds at most "
+                        f"{WINDOWS_MAX_SECRET}, so it was not stored"
+                    )
         try:
             self.backend.set_password(SERVICE, self._user(fingerprint, "key"), secret)
         except Exception as exc:
@@ -238,13 +242,30 @@ class Vault:
     def delete_pending(self, old_fingerprint: str) -> None:
         self.delete(f"pending:{old_fingerprint}")
 
+    def _size_limited(self) -> bool:
+        """Does the backend cap a secret at WINDOWS_MAX_SECRET characters (Windows Credential Locker)?"""
+        if sys.platform == "win32":
+            return True
+        try:
+            return classify(self.backend)[0] == "keyring.backends.Windows.WinVaultKeyring"
+        except Exception:
+            return False
+
     def get(self, fingerprint: str) -> str:
         try:
             value = self.backend.get_password(SERVICE, self._user(fingerprint, "key"))
         except Exception as exc:
             raise VaultError(f"could not read the keyring: {_explain(exc)}") from None
         if value is None:
-            raise SecretMissing("the secret is missing from the keyring (deleted outside momento-keys?)")
+            try:
+                dotted = classify(self.backend)[0]
+            except Exception:
+                dotted = ""
+            if dotted == "keyring.backends.null.Keyring":
+                raise VaultError("the keyring backend is 'null', which stores nothing: set PYTHON_KEYRING_BACKEND "
+                                 "(or keyringrc.cfg) to your real keyring")
+            raise SecretMissing("the secret is missing from the keyring (deleted outside momento-keys?); import the "
+                                "key again, or run `momento-keys doctor`")
         return value
 
     def get_refresh_token(self, fingerprint: str) -> str | None:
@@ -258,6 +279,15 @@ class Vault:
             return self.backend.get_password(SERVICE, self._user(fingerprint, "key")) is not None
         except Exception:
             return False
+
+    def presence(self, fingerprint: str) -> bool | None:
+        """Is the key's entry in the keyring? None when the keyring cannot say (locked, no
+        backend): unlike :meth:`has`, a failure is not reported as "missing". The value read
+        is dropped at once; it never leaves this method."""
+        try:
+            return self.backend.get_password(SERVICE, self._user(fingerprint, "key")) is not None
+        except Exception:
+            return None
 
     def delete(self, fingerprint: str) -> None:
         for part in ("key", "refresh"):
@@ -282,4 +312,6 @@ def _explain(exc: BaseException) -> str:
         return "the keyring is locked (unlock it, or the unlock prompt was dismissed)"
     if name == "NoKeyringError":
         return "no keyring backend available"
+    if name == "InitError":
+        return f"the keyring could not start ({text})"
     return f"{name}: {text}" if text != name else name
