@@ -271,7 +271,7 @@ class MomentoKeysApp(App):
     def load_records(self) -> None:
         try:
             version = self.keeper.store.data_version()
-            records = self.keeper.store.all()
+            records = self.keeper.store.all(lean=True)
         except StoreError as exc:
             self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
             return
@@ -325,6 +325,11 @@ class MomentoKeysApp(App):
             return
         from .screens.rotate import RotateScreen
 
+        try:  # the whole record: a rotation carries its permissions over
+            record = self.keeper.store.get(record.id)  # type: ignore[arg-type]
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
         self.push_screen(RotateScreen(record))
 
     def action_rotate_selected(self) -> None:
@@ -394,7 +399,7 @@ class MomentoKeysApp(App):
     @work(thread=True, exclusive=True, group="reminders-count")
     def count_reminders(self) -> None:
         try:
-            due = len(self.keeper.store.due_reminders(int(self.keeper.clock.now())))
+            due = self.keeper.store.due_count(int(self.keeper.clock.now()))
         except StoreError:
             return
         self.call_from_thread(self._set_reminders_due, due)
@@ -496,6 +501,11 @@ class MomentoKeysApp(App):
     def open_detail(self, record: KeyRecord) -> None:
         from .screens.detail import DetailScreen
 
+        try:  # the list holds lean records; the detail view shows everything
+            record = self.keeper.store.get(record.id)  # type: ignore[arg-type]
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
         self.push_screen(DetailScreen(record))
 
     def action_open_selected(self) -> None:

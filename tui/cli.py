@@ -359,7 +359,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .core.report import local_time, record_json
 
     keeper = _keeper(args, readonly=True)
-    records = keeper.store.all()
+    records = keeper.store.all(lean=True)
     if not args.all:
         records = [r for r in records if r.lifecycle is not Lifecycle.RETIRED]
     now = keeper.clock.now()
@@ -402,7 +402,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_UNKNOWN) from None
         if thresholds.critical_seconds > thresholds.warning_seconds:
             raise CliError("--critical must not be longer than --warn", EXIT_UNKNOWN)
-        records = [r for r in keeper.store.all() if r.lifecycle is Lifecycle.ACTIVE]
+        records = [r for r in keeper.store.all(lean=True) if r.lifecycle is Lifecycle.ACTIVE]
         due = keeper.store.due_reminders(keeper.now()) if keeper.store.schema_version() >= 2 else []
     except CliError as exc:
         exc.code = EXIT_UNKNOWN
@@ -683,7 +683,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             dbinfo["schema"] = store.schema_version()
             dbinfo["schema_supported"] = SCHEMA_VERSION
             dbinfo["integrity"] = store.integrity()
-            records = store.all()
+            records = store.all(lean=True)
             journal = store.journal() if store.schema_version() >= 3 else []
             rotations = store.open_rotations() if store.schema_version() >= 2 else []
             dbinfo["records"] = len(records)
@@ -972,7 +972,7 @@ def _find(keeper: Keeper, name: str):
     record = keeper.store.find(clean)
     if record is not None:
         return record
-    names = [r.name for r in keeper.store.all()]
+    names = [r.name for r in keeper.store.all(lean=True)]
     close = difflib.get_close_matches(clean, names, n=3)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else " (see `momento-keys list`)"
     raise CliError(f"no key named {_shown(clean, 120)} is tracked{hint}")

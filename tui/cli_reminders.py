@@ -201,7 +201,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
     now = keeper.now()
     claimed = keeper.store.claim_notifications(now)
     sender = None if args.stdout else shutil.which("notify-send")
-    records = {r.id: r for r in keeper.store.all()} if claimed else {}
+    records = {r.id: r for r in keeper.store.all(lean=True)} if claimed else {}
     failed = 0
     for reminder in claimed:
         text = message(reminder, records.get(reminder.key_id), now)
@@ -229,7 +229,7 @@ def metrics_text(keeper: Keeper, now: float) -> str:
     from .core.model import Lifecycle, Status
     from .core.policy import status_of
 
-    records = [r for r in keeper.store.all() if r.lifecycle is not Lifecycle.RETIRED]
+    records = [r for r in keeper.store.all(lean=True) if r.lifecycle is not Lifecycle.RETIRED]
     due = keeper.store.due_reminders(int(now))
     lines = [
         "# HELP momento_key_expiry_timestamp_seconds When the key expires (Unix time); absent for keys that never expire.",

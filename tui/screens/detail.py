@@ -108,7 +108,10 @@ class DetailScreen(Screen):
     # ---- data --------------------------------------------------------------------
     def records_changed(self) -> None:
         """The app reloaded: take the fresh copy of this record (or leave if it is gone)."""
-        fresh = next((r for r in self.app.records if r.id == self.record.id), None)  # type: ignore[attr-defined]
+        try:
+            fresh = self.app.keeper.store.get(self.record.id)  # type: ignore[attr-defined]
+        except StoreError:
+            fresh = None
         if fresh is None:
             self.app.notify(f"{self.record.name!r} was deleted elsewhere", severity="warning")
             self.app.pop_screen()

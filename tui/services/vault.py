@@ -17,9 +17,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from keyring.backend import KeyringBackend
-from keyring.compat import properties
-from keyring.errors import PasswordDeleteError
+# `keyring` itself is imported only when a secret is touched: `list`, `check`
+# and `metrics` never load it.
 
 SERVICE = "momento-keys"
 WINDOWS_MAX_SECRET = 1280  # characters; Windows Credential Locker's limit
@@ -31,7 +30,7 @@ _SECURE_BACKENDS = {
     "keyring.backends.kwallet.DBusKeyring": "KWallet",
     "keyring.backends.kwallet.DBusKeyringKWallet4": "KWallet 4",
     "keyring.backends.libsecret.Keyring": "libsecret",
-    "tui.services.vault.MemoryKeyring": "in-memory (demo; forgotten on exit)",
+    "tui.services.memory_keyring.MemoryKeyring": "in-memory (demo; forgotten on exit)",
 }
 _INSECURE_BACKENDS = {
     "keyring.backends.null.Keyring": "null backend: silently drops every secret",
@@ -81,32 +80,6 @@ class VaultStatus:
 def _dotted(obj: Any) -> str:
     cls = type(obj)
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend that lives in memory: demo mode, tests and benchmarks."""
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        # Never viable for keyring's automatic choice: only used when passed in
-        # explicitly (demo mode, tests), so it can never shadow a real keyring.
-        raise RuntimeError("the in-memory keyring is only used when chosen explicitly")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        try:
-            del self.entries[(service, username)]
-        except KeyError:
-            raise PasswordDeleteError("not found") from None
 
 
 def classify(backend: Any) -> tuple[str, str, bool | None]:
@@ -315,3 +288,13 @@ def _explain(exc: BaseException) -> str:
     if name == "InitError":
         return f"the keyring could not start ({text})"
     return f"{name}: {text}" if text != name else name
+
+
+def __getattr__(name: str) -> Any:
+    # The in-memory backend lives in its own module (it subclasses keyring's
+    # base class, which this module does not import eagerly).
+    if name == "MemoryKeyring":
+        from .memory_keyring import MemoryKeyring
+
+        return MemoryKeyring
+    raise AttributeError(name)
