@@ -161,8 +161,11 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         raise cli.CliError(f"no key named {cli._shown(args.name, 120)} is tracked (momento-keys list shows the names)")
     api = cli._momento_api(args)
     rotator = Rotator(keeper, lambda: api)
-    for note in rotator.resume():
-        print(f"{cli.PROG}: note: {note if isinstance(note, str) else note.summary()}", file=sys.stderr)
+    try:
+        for note in rotator.resume():
+            print(f"{cli.PROG}: note: {note if isinstance(note, str) else note.summary()}", file=sys.stderr)
+    except RotationError as exc:
+        raise cli.CliError(f"an interrupted rotation could not be completed: {exc}") from None
     record = keeper.store.find(args.name) or record
     try:
         outcome = rotator.rotate(record)

@@ -215,14 +215,35 @@ class Keeper:
                 found.append(entry)
         return found
 
-    def adopt(self) -> tuple[list[KeyRecord], int]:
-        """Re-create the records of orphaned secrets; drop journal rows whose secret is gone."""
+    def adopt(self, api_factory=None) -> tuple[list[KeyRecord], int]:
+        """Re-create the records of orphaned secrets; drop journal rows whose secret is gone.
+
+        Interrupted rotations are completed first (as `rotate` and the dashboard
+        do): the new key of a rotation is in the journal too, and adopting it as
+        a stand-alone record would cut it off from the key it replaces. Without
+        ``api_factory`` the new key is not verified (its check says "unknown").
+        """
         from ..core.keys import KeyFormatError, inspect_key
 
         adopted: list[KeyRecord] = []
         dropped = 0
+        if self.store.open_rotations():
+            from .rotation import RotationError, Rotator
+
+            def unverified():
+                raise RuntimeError("not checked while adopting; run `momento-keys verify NAME`")
+
+            try:
+                for outcome in Rotator(self, api_factory or unverified).resume():
+                    if not isinstance(outcome, str):
+                        adopted.append(outcome.new)
+            except RotationError:
+                pass  # left open: its parked pair stays where the next resume finds it
+        rotating = {r["new_fingerprint"] for r in self.store.open_rotations() if r["new_fingerprint"]}
         for entry in self.store.journal():
             fp = entry["fingerprint"]
+            if fp in rotating:
+                continue  # belongs to a rotation that could not be completed now; never split it off
             if not self.vault.has(fp):
                 self.store.journal_remove(fp)
                 dropped += 1
@@ -310,15 +331,23 @@ class Keeper:
 
     def schedule_all(self, *, force: bool = False) -> int:
         """Recompute every schedule when the global thresholds changed since the
-        last time (or on first use of a database); cheap no-op otherwise."""
+        last time (or on first use of a database); otherwise schedule only the
+        records that have no reminder at all (one cheap query when there are none)."""
         if self.store.readonly:
             return 0
         signature = self._schedule_signature()
         changed = 0
         if force or self.store.meta("schedule") != signature:
-            plans = {r.id: planned(r, self.settings.thresholds) for r in self.store.all() if r.id is not None}
+            plans = {r.id: planned(r, self.settings.thresholds) for r in self.store.all(lean=True) if r.id is not None}
             changed = self.store.sync_reminders(plans, now=self.now(), managed=self.MANAGED)
             self.store.set_meta("schedule", signature)
+        else:
+            # Records a crash left without their reminders (killed between the record
+            # and its schedule): schedule those few.
+            plans = {r.id: plan for r in self.store.unscheduled() if r.id is not None
+                     and (plan := planned(r, self.settings.thresholds))}
+            if plans:
+                changed = self.store.sync_reminders(plans, now=self.now(), managed=self.MANAGED)
         return changed + self.store.close_overtaken(self.now())
 
     def retire_expired_previous(self) -> list[KeyRecord]:
@@ -327,11 +356,10 @@ class Keeper:
             return []
         now = self.now()
         retired = []
-        for r in self.store.all():
-            if r.lifecycle is Lifecycle.PREVIOUS and r.expires_at is not None and r.expires_at <= now:
-                retired.append(self.store.update(r.id, now=now, action="retired", detail="grace window ended",
-                                                 lifecycle=Lifecycle.RETIRED))  # type: ignore[arg-type]
-                self._close_reminders(r.id)  # type: ignore[arg-type]
+        for r in self.store.retire_candidates(now):
+            retired.append(self.store.update(r.id, now=now, action="retired", detail="grace window ended",
+                                             lifecycle=Lifecycle.RETIRED))  # type: ignore[arg-type]
+            self._close_reminders(r.id)  # type: ignore[arg-type]
         return retired
 
     def _close_reminders(self, key_id: int) -> None:

@@ -22,6 +22,8 @@ Keys that cannot be refreshed get a manual rotation: make the replacement
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
@@ -31,7 +33,7 @@ from ..core.reminders import ReminderKind
 from ..core.report import local_time
 from .keeper import Keeper, KeeperError
 from .store import DuplicateKey, StoreError
-from .vault import Health, VaultError
+from .vault import WINDOWS_MAX_SECRET, Health, VaultError
 
 if TYPE_CHECKING:
     from .momento import GeneratedKey, MomentoApi
@@ -92,6 +94,27 @@ def refresh_blocker(record: KeyRecord, now: float) -> str | None:
     return None
 
 
+_PARKED = "momento-keys parked pair v1"
+
+
+def _unpark(pending: tuple[str, str | None], old: KeyRecord) -> GeneratedKey:
+    """The pair `Rotator._park` left (or, from older versions, a key and a refresh token
+    parked as two entries)."""
+    from .momento import GeneratedKey
+
+    secret, refresh = pending
+    try:
+        doc = json.loads(secret)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("parked") == _PARKED:
+        return GeneratedKey(api_key=doc["api_key"], refresh_token=doc.get("refresh_token"),
+                            endpoint=doc.get("endpoint") or old.endpoint or "", valid_until=doc.get("valid_until"))
+    inspection = inspect_key(secret)
+    return GeneratedKey(api_key=secret, refresh_token=refresh, endpoint=inspection.endpoint or old.endpoint or "",
+                        valid_until=inspection.expires_at)
+
+
 def previous_name(old: KeyRecord, taken: Callable[[str], bool]) -> str:
     base = f"{old.name} (until {local_time(old.expires_at)[:10]})" if old.expires_at else f"{old.name} (old)"
     name = base
@@ -143,6 +166,10 @@ class Rotator:
         except MomentoError as exc:
             detail = str(exc)
             self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=detail)
+            if self._rotated_elsewhere(record, rotation_id, now):
+                raise RotationError(f"not rotated here: another momento-keys process was rotating {record.name!r} at "
+                                    "the same time and spent its refresh token first (`momento-keys list` shows its "
+                                    "new key). Nothing changed here.") from None
             raise RotationError(f"not rotated: {detail} The old key is unchanged and still works.",
                                 transient=exc.transient) from None
         except ValueError as exc:
@@ -150,7 +177,7 @@ class Rotator:
             raise RotationError(f"not rotated: {exc}") from None
         # From here the old refresh token is spent: the new pair must survive.
         try:
-            self.vault.put_pending(record.fingerprint, generated.api_key, generated.refresh_token)
+            self._park(record.fingerprint, generated)
         except VaultError as exc:
             self.store.update_rotation(rotation_id, "unsaved", now=keeper.now(), detail=str(exc))
             raise RotationError(
@@ -200,10 +227,16 @@ class Rotator:
             raise RotationError(f"the new key is safe in the keyring but the database refused the change ({exc}); "
                                 "run the rotation again to resume", resumable=True) from None
         self.vault.delete_pending(old.fingerprint)
+        return self._wrap_up(rotation_id, old, new, generated.api_key, generated.endpoint)
+
+    def _wrap_up(self, rotation_id: int, old: KeyRecord, new: KeyRecord, api_key: str,
+                 endpoint: str | None) -> RotationOutcome:
+        """The steps after the new record is filed: verify, reminders, done."""
+        keeper = self.keeper
         self.store.update_rotation(rotation_id, "stored", now=keeper.now(), new_id=new.id)
         warnings: list[str] = []
         try:
-            result = self.api_factory().verify(generated.api_key, generated.endpoint)
+            result = self.api_factory().verify(api_key, endpoint)
             status, message = result.status, result.message
         except Exception as exc:  # verification is advice, never a reason to lose the rotation
             status, message = "unknown", str(exc)
@@ -221,31 +254,72 @@ class Rotator:
 
     def resume(self) -> list[RotationOutcome | str]:
         """Complete rotations a crash or fault interrupted. Returns what happened."""
-        from .momento import GeneratedKey
-
         results: list[RotationOutcome | str] = []
-        for rot in self.store.open_rotations():
+        rotations = self.store.open_rotations()
+        if rotations and self.vault.status.health is Health.UNCHECKED:
+            # Filing a parked pair writes to the keyring, which refuses every write
+            # until probed (`rotate` and the dashboard call resume() before probing).
+            self.vault.probe()
+        for rot in rotations:
             try:
                 old = self.store.get(rot["old_id"])
             except StoreError:
                 self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(), detail="old key deleted")
                 continue
             pending = self.vault.get_pending(old.fingerprint)
+            filed = self._record_holding(rot["new_fingerprint"]) if rot["new_fingerprint"] else None
             if pending is not None:
-                inspection = inspect_key(pending[0])
-                generated = GeneratedKey(api_key=pending[0], refresh_token=pending[1],
-                                         endpoint=inspection.endpoint or old.endpoint or "",
-                                         valid_until=inspection.expires_at)
-                results.append(self._finish(rot["id"], old, generated))
+                results.append(self._finish(rot["id"], old, _unpark(pending, old)))
+            elif filed is not None and filed.secret_stored and self.vault.has(filed.fingerprint):
+                # Filed, and the parked copy removed, before the interruption: only
+                # the bookkeeping after it (verify, reminders, done) is left.
+                results.append(self._wrap_up(rot["id"], old, filed, self.vault.get(filed.fingerprint),
+                                             filed.endpoint))
             elif rot["state"] == "stored" and rot["new_id"]:
-                self.store.update_rotation(rot["id"], "done", now=self.keeper.now(), detail="resumed")
-                results.append(f"{rot['old_name']!r}: rotation was already stored; marked done")
-            else:
-                self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(),
-                                           detail="no new key was received")
+                if self.store.update_rotation(rot["id"], "done", now=self.keeper.now(), detail="resumed",
+                                              only_from="stored"):
+                    results.append(f"{rot['old_name']!r}: rotation was already stored; marked done")
+            # Only if nobody moved it on since it was read: a rotation still running in another
+            # process (waiting for Momento) looks interrupted too, and must not be marked
+            # abandoned after it has finished. (If it is still running, its next step sets its
+            # state again.)
+            elif self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(),
+                                            detail="no new key was received", only_from=rot["state"]):
                 results.append(f"{rot['old_name']!r}: the interrupted rotation never received a new key; "
                                "the old key is unchanged (rotate again)")
         return results
+
+    def _rotated_elsewhere(self, record: KeyRecord, rotation_id: int, since: int) -> bool:
+        """Was `record` rotated (or is it being rotated) by another process meanwhile?
+        (Its refresh being refused is then no sign that anything is wrong with the key.)"""
+        try:
+            if self.store.get(record.id).lifecycle is not Lifecycle.ACTIVE:  # type: ignore[arg-type]
+                return True
+            return any(r["old_id"] == record.id and r["id"] != rotation_id and r["state"] != "failed"
+                       and r["started_at"] >= since - 60 for r in self.store.rotations(record.id))  # type: ignore[arg-type]
+        except StoreError:
+            return False
+
+    def _record_holding(self, fingerprint: str) -> KeyRecord | None:
+        return next((r for r in self.store.all() if r.fingerprint == fingerprint
+                     and r.lifecycle is not Lifecycle.RETIRED), None)
+
+    def _park(self, old_fingerprint: str, generated: GeneratedKey) -> None:
+        """Park the new pair under the OLD key's name in ONE keyring entry.
+
+        Two entries (key, then refresh token) leave a window in which a crash
+        keeps the new key but loses the new refresh token, after the old one was
+        spent: the key could never be refreshed again. One write is all or
+        nothing. (Windows caps an entry at 1280 characters; a pair too long for
+        that is parked as two entries, as before.)
+        """
+        packed = json.dumps({"parked": _PARKED, "api_key": generated.api_key,
+                             "refresh_token": generated.refresh_token, "endpoint": generated.endpoint,
+                             "valid_until": generated.valid_until}, separators=(",", ":"))
+        if sys.platform == "win32" and len(packed) > WINDOWS_MAX_SECRET:
+            self.vault.put_pending(old_fingerprint, generated.api_key, generated.refresh_token)
+        else:
+            self.vault.put_pending(old_fingerprint, packed, None)
 
     def link_replacement(self, old: KeyRecord, new: KeyRecord) -> None:
         """A manual rotation: `new` (made in the wizard or the console) replaces `old`."""

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,6 +224,34 @@ def _to_record(row: tuple) -> KeyRecord:
     )
 
 
+_LEAN_COLUMNS = (
+    "id, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source, "
+    "fingerprint, has_refresh_token, secret_stored, notes, tags, lifecycle, source, warning_seconds, "
+    "critical_seconds, created_at, updated_at, predecessor_id"
+)
+_KINDS = {k.value: k for k in Kind}
+_KEY_TYPES = {k.value: k for k in KeyType}
+_SOURCES = {s.value: s for s in ExpirySource}
+_LIFECYCLES = {lc.value: lc for lc in Lifecycle}
+_NO_CLAIMS: dict = {}
+
+
+def _to_lean_record(row: tuple) -> KeyRecord:
+    (rid, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source,
+     fingerprint, has_rt, stored, notes, tags, lifecycle, source, warn, crit, created, updated, predecessor) = row
+    intern = sys.intern
+    return KeyRecord(
+        id=rid, name=name, kind=_KINDS[kind], key_type=_KEY_TYPES[key_type],
+        endpoint=intern(endpoint) if endpoint else endpoint, region=intern(region) if region else region,
+        provider=intern(provider) if provider else provider, issued_at=issued_at, expires_at=expires_at,
+        expiry_source=_SOURCES[expiry_source], fingerprint=fingerprint, has_refresh_token=bool(has_rt),
+        secret_stored=bool(stored), permissions=None, notes=intern(notes) if not notes else notes,
+        tags=json.loads(tags) if tags != "[]" else [], lifecycle=_LIFECYCLES[lifecycle], source=intern(source),
+        claims=_NO_CLAIMS, warning_seconds=warn, critical_seconds=crit, created_at=created, updated_at=updated,
+        predecessor_id=predecessor,
+    )
+
+
 def _value(field: str, value: object) -> object:
     if field in ("permissions",):
         return None if value is None else json.dumps(value, sort_keys=True)
@@ -427,11 +456,38 @@ class Store:
         rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE name = ?", (name,))
         return _to_record(rows[0]) if rows else None
 
-    def all(self) -> list[KeyRecord]:
-        """Every record, soonest expiry first, never/unknown last."""
-        rows = self._read(
-            f"SELECT {_COLUMNS} FROM keys ORDER BY expires_at IS NULL, expires_at, name"
-        )
+    def all(self, *, lean: bool = False) -> list[KeyRecord]:
+        """Every record, soonest expiry first, never/unknown last.
+
+        ``lean`` is for listing many keys (the dashboard, `check`, `list`): the
+        JSON columns a list never shows (claims, permissions) are not decoded,
+        repeated strings are shared, and the sort happens in Python (SQLite
+        would sort 100k rows without an index it can use). `get` gives the
+        whole record.
+        """
+        if not lean:
+            rows = self._read(f"SELECT {_COLUMNS} FROM keys ORDER BY expires_at IS NULL, expires_at, name")
+            return [_to_record(r) for r in rows]
+        records = [_to_lean_record(r) for r in self._read(f"SELECT {_LEAN_COLUMNS} FROM keys")]
+        records.sort(key=lambda r: (r.expires_at is None, r.expires_at or 0, r.name))
+        return records
+
+    def retire_candidates(self, now: int) -> list[KeyRecord]:
+        """Previous keys whose grace window has ended."""
+        rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE lifecycle = 'previous' AND expires_at IS NOT NULL "
+                          "AND expires_at <= ?", (now,))
+        return [_to_record(r) for r in rows]
+
+    def due_count(self, now: int) -> int:
+        return self._read(
+            "SELECT count(*) FROM reminders WHERE (state = 'pending' AND due_at <= ?) "
+            "OR (state = 'snoozed' AND snoozed_until <= ?)", (now, now))[0][0]
+
+    def unscheduled(self) -> list[KeyRecord]:
+        """Records, not retired, with no reminder at all (filed by a process that died
+        before it scheduled them)."""
+        rows = self._read(f"SELECT {_COLUMNS} FROM keys k WHERE k.lifecycle != 'retired' AND NOT EXISTS "
+                          "(SELECT 1 FROM reminders r WHERE r.key_id = k.id) ORDER BY k.id")
         return [_to_record(r) for r in rows]
 
     def holders(self, fingerprint: str) -> int:
@@ -679,12 +735,16 @@ class Store:
             return int(cur.lastrowid)  # type: ignore[arg-type]
 
     def update_rotation(self, rotation_id: int, state: str, *, now: int, detail: str = "",
-                        new_id: int | None = None, new_fingerprint: str | None = None) -> None:
+                        new_id: int | None = None, new_fingerprint: str | None = None,
+                        only_from: str | None = None) -> bool:
+        """Move a rotation to `state`; with `only_from`, only if it is still in that state
+        (another process may have moved it on since it was read). True if it changed."""
         with self._write() as conn:
-            conn.execute(
+            return conn.execute(
                 "UPDATE rotations SET state = ?, detail = ?, new_id = coalesce(?, new_id), "
-                "new_fingerprint = coalesce(?, new_fingerprint), updated_at = ? WHERE id = ?",
-                (state, detail, new_id, new_fingerprint, now, rotation_id))
+                "new_fingerprint = coalesce(?, new_fingerprint), updated_at = ? WHERE id = ? "
+                "AND (? IS NULL OR state = ?)",
+                (state, detail, new_id, new_fingerprint, now, rotation_id, only_from, only_from)).rowcount > 0
 
     def open_rotations(self) -> list[dict]:
         rows = self._read("SELECT id, old_id, old_name, new_id, new_fingerprint, method, state, detail, started_at "
