@@ -271,3 +271,16 @@ def test_doctor_finds_and_adopts_a_secret_left_by_a_crash(env):
     [row] = json.loads(run(env, "list", "--json").stdout)
     assert row["name"] == "interrupted" and row["secret_stored"] is True
     assert json.loads(run(env, "doctor", "--json", "--allow-insecure-keyring").stdout)["orphans"] == []
+
+
+def test_sigterm_is_a_clean_interrupt(env):
+    import signal
+    import time as _time
+
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "import", "--name", "waiting"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    _time.sleep(1.5)   # blocked reading the key from stdin
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err

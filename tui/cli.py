@@ -1605,6 +1605,18 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _terminate_as_interrupt(signum, frame) -> None:  # pragma: no cover - signal handler
+    # `kill` (SIGTERM) during generate or rotate takes the same careful path as
+    # Ctrl-C: a key Momento already made is saved to a rescue file, not dropped.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1620,6 +1632,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"argument {unreadable}: not valid text (it holds bytes that are not UTF-8); type it again",
               3 if args.command in UNKNOWN_ON_ERROR else 2)
     handler = COMMANDS.get(args.command or "") or _reminder_commands().get(args.command or "", cmd_dashboard)
+    if args.command and threading_is_main():  # headless commands only; the dashboard keeps Textual's handling
+        import signal
+
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return handler(args)
     except CliError as exc:

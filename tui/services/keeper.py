@@ -37,8 +37,8 @@ def validate_name(name: str) -> str:
         raise KeeperError("a key needs a name (such as 'orders-api prod')")
     if len(clean) > NAME_MAX:
         raise KeeperError(f"a name may be at most {NAME_MAX} characters")
-    if any(ord(ch) < 32 for ch in clean):
-        raise KeeperError("a name may not contain control characters")
+    if not clean.isprintable():  # C0 and C1 controls, DEL, and other invisible characters
+        raise KeeperError("a name may not contain control or invisible characters")
     return clean
 
 
