@@ -379,6 +379,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _row_status(row: tuple, now: float, thresholds):
+    """The status of one `Store.check_rows()` row (the same rule as `status_of`)."""
+    from dataclasses import replace
+
+    from .core.policy import band  # noqa: PLC0415  (cached after the first row)
+
+    _id, expires_at, issued_at, source, warn, crit = row
+    if warn is not None or crit is not None:
+        thresholds = replace(
+            thresholds,
+            warning_seconds=thresholds.warning_seconds if warn is None else warn,
+            critical_seconds=thresholds.critical_seconds if crit is None else crit,
+            warning_explicit=thresholds.warning_explicit or warn is not None,
+            critical_explicit=thresholds.critical_explicit or crit is not None,
+        )
+    return band(expires_at, now, thresholds, issued_at=issued_at, never=expires_at is None and source != "unknown")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -402,18 +420,26 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_UNKNOWN) from None
         if thresholds.critical_seconds > thresholds.warning_seconds:
             raise CliError("--critical must not be longer than --warn", EXIT_UNKNOWN)
-        records = [r for r in keeper.store.all(lean=True) if r.lifecycle is Lifecycle.ACTIVE]
+        rows = keeper.store.check_rows()
         due = keeper.store.due_reminders(keeper.now()) if keeper.store.schema_version() >= 2 else []
     except CliError as exc:
         exc.code = EXIT_UNKNOWN
         raise
     now = keeper.clock.now()
-    statuses = [status_of(r, now, thresholds) for r in records]
+    # Statuses straight from the columns they need (cron runs this every minute);
+    # whole records only for the keys that need attention.
+    statuses = [_row_status(row, now, thresholds) for row in rows]
     code = check_exit_code(statuses, never_is_ok=args.allow_never)
-    attention = [(r, s) for r, s in zip(records, statuses)
-                 if s not in (Status.OK,) and not (s is Status.NEVER and args.allow_never)]
     if args.quiet:
         return code
+    flagged = {row[0]: s for row, s in zip(rows, statuses)
+               if s is not Status.OK and not (s is Status.NEVER and args.allow_never)}
+    if len(flagged) > 200:
+        attention = [(r, flagged[r.id]) for r in keeper.store.all(lean=True) if r.id in flagged]
+    else:
+        attention = sorted(((keeper.store.get(rid), s) for rid, s in flagged.items()),
+                           key=lambda pair: (pair[0].expires_at is None, pair[0].expires_at or 0, pair[0].name))
+    records = rows
     if args.json:
         counts: dict[str, int] = {}
         for s in statuses:
