@@ -400,8 +400,8 @@ def _row_status(row: tuple, now: float, thresholds):
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .core.model import Lifecycle, Status
-    from .core.policy import LABELS, DurationError, countdown, status_of
+    from .core.model import Status
+    from .core.policy import LABELS, DurationError, countdown
 
     parse_duration = _parse_duration
     from .core.report import EXIT_UNKNOWN, check_exit_code, iso_utc, record_json, worst

@@ -84,6 +84,23 @@ def record_from(
     )
 
 
+def inspect_generated(generated: "GeneratedKey", *, source: str) -> Inspection:
+    """What Momento's answer says about a key it just made: the response's
+    valid_until is the authoritative expiry, and the refresh token comes with it."""
+    from dataclasses import replace
+
+    from ..core.keys import inspect_key
+    from ..core.model import ExpirySource
+
+    return replace(
+        inspect_key(generated.api_key, endpoint=generated.endpoint),
+        expires_at=generated.valid_until,
+        expiry_source=ExpirySource.VALID_UNTIL,
+        refresh_token=generated.refresh_token,
+        source=source,
+    )
+
+
 class Keeper:
     def __init__(self, store: Store, vault: Vault, settings: Settings | None = None, clock: Clock | None = None) -> None:
         self.store = store
@@ -179,16 +196,7 @@ class Keeper:
         caller can keep the key on screen and retry."""
         from dataclasses import replace
 
-        from ..core.keys import inspect_key
-        from ..core.model import ExpirySource
-
-        inspection = replace(
-            inspect_key(generated.api_key, endpoint=generated.endpoint),
-            expires_at=generated.valid_until,
-            expiry_source=ExpirySource.VALID_UNTIL,
-            refresh_token=generated.refresh_token,
-            source="generated",
-        )
+        inspection = inspect_generated(generated, source="generated")
         if inspection.issued_at is None:
             inspection = replace(inspection, issued_at=self.now())
         return self.import_key(

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from ..core.keys import inspect_key
-from ..core.model import ExpirySource, KeyRecord, Kind, Lifecycle
+from ..core.model import KeyRecord, Kind, Lifecycle
 from ..core.reminders import ReminderKind
 from ..core.report import local_time
-from .keeper import Keeper, KeeperError
+from .keeper import Keeper, KeeperError, inspect_generated
 from .store import DuplicateKey, StoreError
 from .vault import WINDOWS_MAX_SECRET, Health, VaultError
 
@@ -189,13 +189,7 @@ class Rotator:
 
     def _finish(self, rotation_id: int, old: KeyRecord, generated: GeneratedKey) -> RotationOutcome:
         keeper = self.keeper
-        inspection = replace(
-            inspect_key(generated.api_key, endpoint=generated.endpoint),
-            expires_at=generated.valid_until,
-            expiry_source=ExpirySource.VALID_UNTIL,
-            refresh_token=generated.refresh_token,
-            source="rotation",
-        )
+        inspection = inspect_generated(generated, source="rotation")
         try:
             self.store.journal_add(inspection.fingerprint, old.name, old.kind.value, now=keeper.now())
             self.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)
