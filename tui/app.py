@@ -195,6 +195,8 @@ EMPTY_TEXT = """[b]No Momento keys tracked yet.[/b]
 
 Press [b]i[/b] to import one: paste the key, or give the path of the
 JSON file the Momento console's [i]Download JSON[/i] button saved.
+Press [b]n[/b] to generate a scoped, expiring key with the wizard
+(it needs a super-user key to act with).
 
 From a shell:  [b]momento-keys import --name "orders-api prod" --file key.json[/b]
 
@@ -481,8 +483,9 @@ class MomentoKeysApp(App):
             banner.add_class("-info")
             banner.display = True
         elif status.health in (Health.BROKEN, Health.INSECURE) and not self.keeper.vault.writable():
-            extra = f" — {status.detail}" if status.detail and status.detail != status.description else ""
-            banner.update(f"⚠ {status.summary()}{extra}. Run `momento-keys doctor` for a fix.")
+            summary = status.summary()
+            extra = f" — {status.detail}" if status.detail and status.detail not in summary else ""
+            banner.update(f"⚠ {summary}{extra}. Run `momento-keys doctor` for a fix.")
             banner.add_class("-warning")
             banner.display = True
         elif status.health is Health.INSECURE:
