@@ -51,7 +51,13 @@ def rss() -> int:
 
 
 def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident set size in bytes (VmHWM). Not ru_maxrss: after fork and exec
+    that one still holds the parent's peak (here, the benchmark runner's)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 class Harness:
@@ -177,6 +183,38 @@ class Harness:
 
 def changed_cells(before, after) -> int:
     return sum(sum(1 for x, y in zip(a, b) if x != y) + abs(len(a) - len(b)) for a, b in zip(before, after))
+
+
+def minimal_update_bytes(before, after) -> int:
+    """Bytes of the smallest plain update that shows `after` over `before`: for
+    each run of changed cells on a line, a cursor move, then the run's text
+    with its colours and attributes as Rich writes them (24-bit colour), style
+    by style. The reference for "proportional to what changed on screen": a
+    terminal needs at least a move and the colours for every separate change."""
+    from rich.color import ColorSystem
+
+    total = 0
+    for y, (old, new) in enumerate(zip(before, after)):
+        x = 0
+        while x < len(new):
+            if x < len(old) and old[x] == new[x]:
+                x += 1
+                continue
+            start = x
+            while x < len(new) and not (x < len(old) and old[x] == new[x]):
+                x += 1
+            total += len(f"\x1b[{y + 1};{start + 1}H")
+            run = new[start:x]
+            i = 0
+            while i < len(run):  # one styled piece per style in the run
+                style = run[i][1]
+                j = i
+                while j < len(run) and run[j][1] == style:
+                    j += 1
+                text = "".join(ch for ch, _ in run[i:j])
+                total += len(style.render(text, color_system=ColorSystem.TRUECOLOR).encode()) if style else len(text)
+                i = j
+    return total
 
 
 def key(name: str):
@@ -348,7 +386,8 @@ async def _ticks(h: Harness, clock, samples: int, warmup: int, view: str) -> lis
         if i >= warmup:
             out.append({"view": view, "main_paint": c1 - c0, "main": c2 - c0, "process": p2 - p0,
                         "wall_paint": w1 - w0, "bytes_paint": b1 - b0, "bytes": b2 - b0,
-                        "changed_cells": changed_cells(before, after)})
+                        "changed_cells": changed_cells(before, after),
+                        "minimal_bytes": minimal_update_bytes(before, after)})
         before = after
     return out
 

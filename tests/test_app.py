@@ -28,7 +28,7 @@ def row_text(table: KeyTable, y: int) -> str:
 
 
 def summary_text(app: MomentoKeysApp) -> str:
-    return str(app.dashboard.query_one("#summary", Static).render())
+    return str(app.dashboard.query_one("#summary").render())
 
 
 def make_app(keeper: Keeper, **kw) -> MomentoKeysApp:
@@ -97,7 +97,7 @@ async def test_filter(keeper: Keeper):
         await pilot.press("space", *"staging")
         assert [r.name for r in app.table.rows] == ["orders staging"]
         await pilot.pause()
-        assert "1 of 3 shown" in str(app.screen.query_one("#summary", Static).render())
+        assert "1 of 3 shown" in str(app.screen.query_one("#summary").render())
         await pilot.press("escape")
         assert len(app.table.rows) == 3 and not box.display
 
@@ -349,7 +349,8 @@ async def test_command_palette_lists_import(keeper: Keeper):
 
 
 async def test_ten_thousand_rows_tick_repaints_only_what_changed(keeper: Keeper, clock, monkeypatch):
-    from tui.core.model import ExpirySource, KeyRecord, Kind
+    from tui.core.model import ExpirySource, KeyRecord, Kind, Thresholds
+    from tui.core.roster import Roster
 
     # 10,000 keys expiring within the next few hours: every visible countdown
     # changes each second, the 9,970 others are never rendered.
@@ -358,7 +359,7 @@ async def test_ten_thousand_rows_tick_repaints_only_what_changed(keeper: Keeper,
     app = make_app(keeper)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app.post_message(RecordsLoaded(rows, None))
+        app.post_message(RecordsLoaded(Roster.of(rows, Thresholds()), None))
         await settle(pilot, app)
         app.tick()          # the first tick paints whatever was never painted
         await pilot.pause()

@@ -45,7 +45,7 @@ async def test_reminders_panel_due_first_snooze_dismiss(keeper: Keeper, clock):
     app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "1 reminder due" in str(app.dashboard.query_one("#summary", Static).render())
+        assert "1 reminder due" in str(app.dashboard.query_one("#summary").render())
         assert any("1 reminder due: due soon" in n.message for n in app._notifications)
         await pilot.press("r")
         await settle(pilot)

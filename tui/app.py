@@ -19,14 +19,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from .core.bands import BandCounter
 from .core.model import KeyRecord, Status
 from .core.policy import GLYPHS, LABELS
+from .core.roster import Roster, RosterBands, RosterRow, RowsView
 from .services.clipboard import SystemClipboard
 from .services.keeper import Keeper, KeeperError
+from .services.memory import release_free_memory
 from .services.store import StoreError
 from .services.vault import Health, VaultError
 from .widgets.key_table import SORTS, KeyTable, KeyTableHeader
+from .widgets.summary import SummaryLine
 
 POLL_SECONDS = 2.0
 REMINDER_POLL_SECONDS = 30.0
@@ -34,9 +36,9 @@ REVEAL_SECONDS = 20
 
 
 class RecordsLoaded(Message):
-    def __init__(self, records: list[KeyRecord], version: int | None) -> None:
+    def __init__(self, roster: Roster, version: int | None) -> None:
         super().__init__()
-        self.records = records
+        self.roster = roster
         self.version = version
 
 
@@ -107,13 +109,15 @@ class Dashboard(Screen):
         assert isinstance(app, MomentoKeysApp)
         yield Header()
         yield Static("", id="banner")
+        # The summary sits right above the table: it changes about as often as the
+        # countdowns, and Textual repaints the span between changed regions.
+        yield SummaryLine(id="summary")
         yield Input(placeholder="Filter: name, region, kind, notes, tags…  (Enter: back to the table, Esc: clear)",
                     id="filter")
         with Vertical(id="table-box"):
             yield KeyTableHeader(id="table-header")
-            yield KeyTable(app.keeper.clock, app.keeper.settings.thresholds, id="keys")
+            yield KeyTable(app.keeper.clock, id="keys")
             yield Static(EMPTY_TEXT, id="empty")
-        yield Static("", id="summary")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -226,8 +230,8 @@ class MomentoKeysApp(App):
         # Builds the Momento API client (tests point it at a local fake server).
         self.api_factory = api_factory
         self.readonly = readonly or keeper.store.readonly
-        self.records: list[KeyRecord] = []
-        self.bands = BandCounter([], 0, keeper.settings.thresholds)
+        self.roster = Roster([], keeper.settings.thresholds)
+        self.bands = RosterBands(self.roster, 0)
         self.reminders_due = 0
         self.clipboard_tool = SystemClipboard()
         self._watch_interval = watch_interval
@@ -246,12 +250,10 @@ class MomentoKeysApp(App):
         """The dashboard is on screen: load, probe the keyring, start the clocks."""
         self.sub_title = "loading…"
         self.update_banner()
-        # The rows first; upkeep (reminders, grace windows, interrupted rotations) after.
+        # The rows first. Upkeep (reminders, grace windows, interrupted rotations)
+        # and the keyring probe wait until they are on screen (see on_records_loaded):
+        # they would compete with the first paint for the CPU and the database.
         self.load_records()
-        if not self.readonly and not self.keeper.store.readonly:
-            self.maintain()
-        if not self.readonly:
-            self.check_vault()
         if self._tick_enabled:
             self.set_interval(1.0, self.tick, name="countdown")
         if self._watch_interval:
@@ -268,16 +270,27 @@ class MomentoKeysApp(App):
     def table(self) -> KeyTable:
         return self.dashboard.query_one(KeyTable)
 
+    @property
+    def records(self) -> RowsView:
+        """Every listed key (retired ones too), soonest expiry first, as RosterRows."""
+        return RowsView(self.roster, self.roster.order("expiry", 0))
+
+    def row(self, record_id: int) -> RosterRow | None:
+        """The listed key with this id, if any."""
+        i = self.roster.index_of(record_id)
+        return None if i is None else self.roster.row(i)
+
     # ---- records ---------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load")
     def load_records(self) -> None:
         try:
             version = self.keeper.store.data_version()
-            records = self.keeper.store.all(lean=True)
+            roster = self.keeper.store.roster(self.keeper.settings.thresholds)
         except StoreError as exc:
             self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
             return
-        self.post_message(RecordsLoaded(records, version))
+        self.post_message(RecordsLoaded(roster, version))
+        release_free_memory()  # what building it took and let go of
 
     @work(thread=True, exclusive=True, group="maintain")
     def maintain(self) -> None:
@@ -296,21 +309,20 @@ class MomentoKeysApp(App):
                     notes.append(outcome if isinstance(outcome, str) else f"Resumed an interrupted rotation: "
                                                                           f"{outcome.summary()}")
                     changed = True
-            due = self.keeper.due()
+            due, names = self.keeper.store.due_summary(int(self.keeper.clock.now()), names=4)
         except Exception as exc:  # never block the dashboard on maintenance
             self.call_from_thread(self.notify, f"Could not update reminders: {exc}", severity="warning")
-            due = []
+            due, names = 0, []
         if changed:
             self.call_from_thread(self.load_records)
-        self.call_from_thread(self._set_reminders_due, len(due))
+        self.call_from_thread(self._set_reminders_due, due)
         for note in notes:
             self.call_from_thread(self.notify, note, timeout=10)
         if due:
-            names = ", ".join(sorted({r.key_name for r in due})[:4])
-            more = "" if len(due) <= 4 else f" and {len(due) - 4} more"
-            self.call_from_thread(self.notify, f"{len(due)} reminder{'s' if len(due) != 1 else ''} due: "
-                                  f"{names}{more}. Press r to see them.", title="Reminders", severity="warning",
-                                  timeout=15)
+            more = "" if len(names) >= due else f" and {due - len(names)} more"
+            self.call_from_thread(self.notify, f"{due} reminder{'s' if due != 1 else ''} due: "
+                                  f"{', '.join(names)}{more}. Press r to see them.", title="Reminders",
+                                  severity="warning", timeout=15)
 
     def rotator(self):
         from .services.rotation import Rotator
@@ -322,7 +334,7 @@ class MomentoKeysApp(App):
             factory = MomentoApi.from_env
         return Rotator(self.keeper, factory)
 
-    def rotate(self, record: KeyRecord) -> None:
+    def rotate(self, record: KeyRecord | RosterRow) -> None:
         if self.readonly:
             return
         from .screens.rotate import RotateScreen
@@ -352,21 +364,30 @@ class MomentoKeysApp(App):
             self.push_screen(TimelineScreen())
 
     def on_records_loaded(self, message: RecordsLoaded) -> None:
-        self.records = message.records
+        self.roster = message.roster
         self._data_version = message.version
-        self.table.set_records(self.records)
-        self.dashboard.query_one("#empty").display = not self.records
-        self.dashboard.query_one("#table-header").display = bool(self.records)
-        self.table.display = bool(self.records)
-        if self.records and self.dashboard.focused is None:
+        self.table.set_roster(self.roster)
+        shown = len(self.roster) > 0
+        self.dashboard.query_one("#empty").display = not shown
+        self.dashboard.query_one("#table-header").display = shown
+        self.table.display = shown
+        if shown and self.dashboard.focused is None:
             self.table.focus()
-        self._loaded = True
+        if not self._loaded:
+            self._loaded = True
+            self.call_after_refresh(self._after_first_load)
         self.refresh_title()
         self.recount()
         self.count_reminders()
         for screen in self.screen_stack[1:]:
             if hasattr(screen, "records_changed"):
                 screen.records_changed()
+
+    def _after_first_load(self) -> None:
+        if not self.readonly and not self.keeper.store.readonly:
+            self.maintain()
+        if not self.readonly:
+            self.check_vault()
 
     def poll_changes(self) -> None:
         """Pick up changes other processes (the CLI, another dashboard) committed."""
@@ -388,13 +409,28 @@ class MomentoKeysApp(App):
 
     @work(thread=True, exclusive=True, group="summary")
     def recount(self) -> None:
-        """Rebuild the band counts (O(n), after a load) off the main thread."""
-        records = self.records
-        bands = BandCounter(records, self.keeper.clock.now(), self.keeper.settings.thresholds)
-        self.call_from_thread(self._set_bands, records, bands)
+        """Rebuild the band counts (O(n): after a load, and hourly) off the main thread;
+        after a load, also the filter's text."""
+        roster = self.roster
+        bands = RosterBands(roster, self.keeper.clock.now())
+        self.call_from_thread(self._set_bands, roster, bands)
+        if not roster.searchable:
+            try:
+                if self.keeper.store.add_search_text(roster):
+                    self.call_from_thread(self._searchable, roster)
+            except StoreError:
+                pass  # the filter keeps to names, kinds and regions until the next load
+        release_free_memory()  # what building these took, and the replaced roster after a reload
 
-    def _set_bands(self, records: list[KeyRecord], bands: BandCounter) -> None:
-        if records is self.records:  # not overtaken by a newer load
+    def _searchable(self, roster: Roster) -> None:
+        """Notes, tags and providers can be searched now: filter again if a filter is typed."""
+        table = self.table
+        if roster is self.roster and table.filter_text:
+            table.set_filter(table.filter_text)
+            self.refresh_summary()
+
+    def _set_bands(self, roster: Roster, bands: RosterBands) -> None:
+        if roster is self.roster:  # not overtaken by a newer load
             self.bands = bands
             self.refresh_summary()
 
@@ -416,21 +452,22 @@ class MomentoKeysApp(App):
         Only this one line repaints (no layout, no header churn)."""
         c = self.bands.counts
         total = self.bands.total
-        parts = [f"{total} key{'s' if total != 1 else ''}"]
+        parts = [(f"{total} key{'s' if total != 1 else ''}", False)]
         if self.reminders_due:
-            parts.append(f"[b]{self.reminders_due} reminder{'s' if self.reminders_due != 1 else ''} due[/b]")
+            parts.append((f"{self.reminders_due} reminder{'s' if self.reminders_due != 1 else ''} due", True))
         for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
             if c.get(status):
-                parts.append(f"{GLYPHS[status]} {c[status]} {LABELS[status].lower()}")
+                parts.append((f"{GLYPHS[status]} {c[status]} {LABELS[status].lower()}", False))
         table = self.table
         if table.filter_text:
-            parts.append(f"{len(table.rows)} of {len(self.records)} shown")
-        parts.append(f"sorted by {table.sort}")
-        self.dashboard.query_one("#summary", Static).update(" · ".join(parts), layout=False)
+            parts.append((f"{len(table.order)} of {len(self.roster)} shown", False))
+        parts.append((f"sorted by {table.sort}", False))
+        for summary in self.dashboard.query("#summary").results(SummaryLine):  # (none while shutting down)
+            summary.set_parts(parts)
 
     def refresh_title(self) -> None:
         """The header: how many keys, and where their secrets live (changes rarely)."""
-        n = len(self.records)
+        n = len(self.roster)
         vault = self.keeper.vault.status
         if self.readonly:
             where = "READ-ONLY (keyring not used)"
@@ -449,7 +486,11 @@ class MomentoKeysApp(App):
         for screen in self.screen_stack[1:]:
             if hasattr(screen, "tick"):
                 screen.tick()
-        if self.bands.advance(self.keeper.clock.now()):
+        now = self.keeper.clock.now()
+        if self.bands.stale(now):
+            if self.bands.roster is self.roster:  # (a recount is already on its way otherwise)
+                self.recount()
+        elif self.bands.advance(now):
             self.refresh_summary()
 
     # ---- keyring --------------------------------------------------------------------------
@@ -497,14 +538,22 @@ class MomentoKeysApp(App):
 
     # ---- actions --------------------------------------------------------------------------
     def selected(self) -> KeyRecord | None:
+        """The whole record of the key on screen: the detail view's, or the table's current row."""
         if self.screen is not self.dashboard and hasattr(self.screen, "record"):
             return self.screen.record  # type: ignore[attr-defined]
-        return self.table.current
+        record_id = self.table.current_id
+        if record_id is None:
+            return None
+        try:
+            return self.keeper.store.get(record_id)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return None
 
-    def open_detail(self, record: KeyRecord) -> None:
+    def open_detail(self, record: KeyRecord | RosterRow) -> None:
         from .screens.detail import DetailScreen
 
-        try:  # the list holds lean records; the detail view shows everything
+        try:  # the list holds a few fields of each key; the detail view shows everything
             record = self.keeper.store.get(record.id)  # type: ignore[arg-type]
         except StoreError as exc:
             self.notify(str(exc), severity="error")

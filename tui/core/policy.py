@@ -47,14 +47,19 @@ SEVERITY: dict[Status, int] = {
 
 def thresholds_for(record: KeyRecord, default: Thresholds) -> Thresholds:
     """Global thresholds with the record's per-key overrides applied."""
-    if record.warning_seconds is None and record.critical_seconds is None:
+    return with_overrides(default, record.warning_seconds, record.critical_seconds)
+
+
+def with_overrides(default: Thresholds, warning_seconds: int | None, critical_seconds: int | None) -> Thresholds:
+    """Global thresholds with per-key overrides (None: the global value)."""
+    if warning_seconds is None and critical_seconds is None:
         return default
     return replace(
         default,
-        warning_seconds=default.warning_seconds if record.warning_seconds is None else record.warning_seconds,
-        critical_seconds=default.critical_seconds if record.critical_seconds is None else record.critical_seconds,
-        warning_explicit=record.warning_seconds is not None,
-        critical_explicit=record.critical_seconds is not None,
+        warning_seconds=default.warning_seconds if warning_seconds is None else warning_seconds,
+        critical_seconds=default.critical_seconds if critical_seconds is None else critical_seconds,
+        warning_explicit=warning_seconds is not None,
+        critical_explicit=critical_seconds is not None,
     )
 
 
@@ -102,18 +107,17 @@ def band_changes(expires_at: int, issued_at: int | None, thresholds: Thresholds)
     The status bands and the reminder schedule both come from here, so they
     always agree.
     """
-    life = expires_at - issued_at if issued_at is not None and expires_at > issued_at else None
-
-    def entry(seconds: int, fraction: float, explicit: bool) -> int:
-        candidates = []
-        if life is None or seconds < life or explicit:
-            candidates.append(expires_at - seconds)
-        if life is not None:
-            candidates.append(issued_at + int(life * fraction))  # type: ignore[operator]
-        return min(candidates)
-
-    return (entry(thresholds.warning_seconds, thresholds.warning_fraction, thresholds.warning_explicit),
-            entry(thresholds.critical_seconds, thresholds.critical_fraction, thresholds.critical_explicit))
+    t = thresholds
+    if issued_at is None or expires_at <= issued_at:  # no known lifetime: the absolute thresholds alone
+        return expires_at - t.warning_seconds, expires_at - t.critical_seconds
+    life = expires_at - issued_at
+    warn = issued_at + int(life * t.warning_fraction)
+    if t.warning_seconds < life or t.warning_explicit:
+        warn = min(warn, expires_at - t.warning_seconds)
+    crit = issued_at + int(life * t.critical_fraction)
+    if t.critical_seconds < life or t.critical_explicit:
+        crit = min(crit, expires_at - t.critical_seconds)
+    return warn, crit
 
 
 def countdown(seconds: float | None, *, precise: bool = False) -> str:

@@ -136,7 +136,7 @@ class RemindersScreen(Screen):
         if reminder is None:
             box.update("")
             return
-        record = next((r for r in self.app.records if r.id == reminder.key_id), None)  # type: ignore[attr-defined]
+        record = self.app.row(reminder.key_id)  # type: ignore[attr-defined]
         box.update(escape(message(reminder, record, self.app.keeper.clock.now())))  # type: ignore[attr-defined]
 
     def current(self) -> Reminder | None:
@@ -195,7 +195,7 @@ class RemindersScreen(Screen):
         reminder = self.current()
         if reminder is None:
             return None
-        return next((r for r in self.app.records if r.id == reminder.key_id), None)  # type: ignore[attr-defined]
+        return self.app.row(reminder.key_id)  # type: ignore[attr-defined]
 
     def action_open_key(self) -> None:
         record = self._record()

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..core.model import Lifecycle
+from ..services.store import StoreError
 from ..core.reminders import ReminderKind
 
 WEEKS = 13
@@ -82,9 +83,13 @@ class TimelineScreen(Screen):
         keeper = self.app.keeper  # type: ignore[attr-defined]
         now = keeper.clock.now()
         horizon = now + WEEKS * 7 * 86400
-        records = [r for r in self.app.records if r.lifecycle is not Lifecycle.RETIRED]  # type: ignore[attr-defined]
+        try:
+            records = [r for r in keeper.store.all(lean=True) if r.lifecycle is not Lifecycle.RETIRED]
+            reminders = keeper.store.reminders()
+        except StoreError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            return
         expiries = [r.expires_at for r in records if r.expires_at is not None]
-        reminders = keeper.store.reminders()
         due_times = [r.when() for r in reminders if r.kind is not ReminderKind.EXPIRY]
         overdue = (sum(1 for t in expiries if t <= now),
                    sum(1 for r in reminders if r.kind is not ReminderKind.EXPIRY and r.is_due(now)))

@@ -17,11 +17,18 @@ import sqlite3
 import stat
 import sys
 import threading
+from functools import partial
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle
+from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Thresholds
 from ..core.reminders import Reminder, ReminderKind, ReminderState
+from ..core.roster import COLUMNS as ROSTER_COLUMNS
+from ..core.roster import KEY_TYPES as ROSTER_KEY_TYPES
+from ..core.roster import KINDS as ROSTER_KINDS
+from ..core.roster import LIFECYCLES as ROSTER_LIFECYCLES
+from ..core.roster import SEARCH_COLUMNS
+from ..core.roster import Roster
 
 SCHEMA_VERSION = 3
 
@@ -229,6 +236,17 @@ _LEAN_COLUMNS = (
     "fingerprint, has_refresh_token, secret_stored, notes, tags, lifecycle, source, warning_seconds, "
     "critical_seconds, created_at, updated_at, predecessor_id"
 )
+def _index_of(column: str, values: tuple) -> str:
+    """SQL for the index of `column`'s value in `values` (enum members)."""
+    return f"CASE {column} " + " ".join(f"WHEN '{v.value}' THEN {n}" for n, v in enumerate(values)) + " END"
+
+
+# core.roster.COLUMNS, with small integers for the enumerations: cheaper to fetch than strings.
+_ROSTER_EXPRESSIONS = {"kind": _index_of("kind", ROSTER_KINDS), "key_type": _index_of("key_type", ROSTER_KEY_TYPES),
+                       "lifecycle": _index_of("lifecycle", ROSTER_LIFECYCLES),
+                       "expiry_unknown": "expiry_source = 'unknown'"}
+_ROSTER_SELECT = (f"SELECT {', '.join(_ROSTER_EXPRESSIONS.get(c, c) for c in ROSTER_COLUMNS)} "
+                  "FROM keys ORDER BY id")
 _KINDS = {k.value: k for k in Kind}
 _KEY_TYPES = {k.value: k for k in KeyType}
 _SOURCES = {s.value: s for s in ExpirySource}
@@ -472,6 +490,24 @@ class Store:
         records.sort(key=lambda r: (r.expires_at is None, r.expires_at or 0, r.name))
         return records
 
+    def roster(self, thresholds: Thresholds) -> Roster:
+        """Every key as the dashboard lists it (compact columns; see core.roster),
+        read in chunks, never all as tuples at once. (The roster sorts them itself:
+        SQLite would carry every column through its sorter.)"""
+        return self._chunked(_ROSTER_SELECT, lambda chunks: Roster(chunks, thresholds))
+
+    def add_search_text(self, roster: Roster) -> bool:
+        """Give the roster its filter text (notes, tags, provider): after the rows are on screen."""
+        return self._chunked(f"SELECT {', '.join(SEARCH_COLUMNS)} FROM keys ORDER BY id", roster.add_search_text)
+
+    def _chunked(self, sql: str, consume):
+        try:
+            with self._lock:
+                cursor = self._conn.execute(sql)
+                return consume(iter(partial(cursor.fetchmany, 4096), []))
+        except sqlite3.Error as exc:
+            raise _friendly(exc, self.path) from None
+
     def check_rows(self) -> list[tuple]:
         """(id, expires_at, issued_at, expiry_source, warning_seconds, critical_seconds) of every
         active key: all that a status needs, for `check` (no records built)."""
@@ -483,6 +519,17 @@ class Store:
         rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE lifecycle = 'previous' AND expires_at IS NOT NULL "
                           "AND expires_at <= ?", (now,))
         return [_to_record(r) for r in rows]
+
+    def due_summary(self, now: int, *, names: int) -> tuple[int, list[str]]:
+        """How many reminders are due, and the first few names (alphabetical) of keys
+        they are for, without building a Reminder for each."""
+        due = ("(r.state = 'pending' AND r.due_at <= ?1) OR (r.state = 'snoozed' AND r.snoozed_until <= ?1)")
+        count = self._read(f"SELECT count(*) FROM reminders r WHERE {due}", (now,))[0][0]
+        if not count:
+            return 0, []
+        rows = self._read(f"SELECT DISTINCT k.name FROM reminders r JOIN keys k ON k.id = r.key_id WHERE {due} "
+                          "ORDER BY k.name LIMIT ?2", (now, names))
+        return count, [name for (name,) in rows]
 
     def due_count(self, now: int) -> int:
         return self._read(

@@ -1,14 +1,15 @@
 """A line-API table of key records that stays cheap at 100,000 rows.
 
-Only visible lines are ever rendered (`render_line`), and a one-second tick
-repaints just the countdown column of the visible rows, plus any visible row
-whose status band changed. Filtering and sorting work on plain lists of
-records; a precomputed lower-case "haystack" per record keeps a keystroke in
-the filter to a single pass of substring tests.
+The rows live in a `Roster` (compact columns, see core.roster); the table
+holds a permutation of its row indices (the sort, filtered) and renders only
+visible lines (`render_line`). A one-second tick repaints, for each visible
+row, just the characters of the countdown that changed (the whole row if its
+status band changed): over SSH that is a few bytes a row.
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -22,9 +23,10 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from ..core.clock import Clock
-from ..core.model import KeyRecord, Lifecycle, Status, Thresholds
-from ..core.policy import GLYPHS, SEVERITY, countdown, status_of
+from ..core.model import Status, Thresholds
+from ..core.policy import GLYPHS, countdown
 from ..core.report import local_time
+from ..core.roster import KEY_TYPES, KINDS, Roster, RosterRow, RowsView
 
 SHORT_LABEL = {
     Status.OK: "OK",
@@ -46,11 +48,12 @@ class Column:
     right: bool = False
 
 
-# The countdown sits right after the status: the columns that change with time
-# are the leftmost, so a tick repaints (and sends over SSH) a narrow strip.
+# The countdown comes first, flush with the table's left edge: Textual sends a
+# changed region from the widget's left edge to the region's end, so a tick
+# sends (over SSH too) just the countdown cells, not the whole row.
 COLUMNS = (
-    Column("status", "STATUS", 10),
     Column("left", "LEFT", 12, right=True),
+    Column("status", "STATUS", 10),
     Column("name", "NAME", 0),
     Column("kind", "KIND", 10),
     Column("type", "TYPE", 12),
@@ -73,7 +76,7 @@ def layout(width: int) -> list[tuple[Column, int, int]]:
         drop = optional.pop(0)
         cols = [c for c in cols if c.key != drop]
     name_width = max(NAME_MIN, width - fixed)
-    out, x = [], 1
+    out, x = [], 0  # the countdown is right-aligned: its own blanks are the margin
     for c in cols:
         w = c.width or name_width
         out.append((c, x, w))
@@ -158,22 +161,20 @@ class KeyTable(ScrollView, can_focus=True):
     cursor: reactive[int] = reactive(0, always_update=False, repaint=False)
 
     class Opened(Message):
-        def __init__(self, record: KeyRecord) -> None:
+        def __init__(self, record: RosterRow) -> None:
             super().__init__()
             self.record = record
 
     class Highlighted(Message):
-        def __init__(self, record: KeyRecord | None) -> None:
+        def __init__(self, record: RosterRow | None) -> None:
             super().__init__()
             self.record = record
 
-    def __init__(self, clock: Clock, thresholds: Thresholds, **kwargs) -> None:
+    def __init__(self, clock: Clock, **kwargs) -> None:
         super().__init__(**kwargs)
         self.clock = clock
-        self.thresholds = thresholds
-        self._all: list[KeyRecord] = []
-        self._haystack: dict[int, str] = {}
-        self.rows: list[KeyRecord] = []
+        self.roster = Roster([], Thresholds())
+        self.order: array = array("l")
         self.filter_text = ""
         self.sort = "expiry"
         self._painted: dict[int, tuple[Status, str]] = {}
@@ -182,88 +183,93 @@ class KeyTable(ScrollView, can_focus=True):
         self._columns_cache: tuple[int, list[tuple[Column, int, int]]] = (-1, [])
 
     # ---- data ----------------------------------------------------------------
-    def set_records(self, records: list[KeyRecord]) -> None:
-        """Replace the records, keeping the cursor on the same key where possible."""
-        current = self.current
-        self._all = records
-        self._haystack = {
-            id(r): " ".join(
-                filter(None, [r.name, r.kind.value, r.key_type.value, r.region or "", r.provider or "",
-                              r.notes, " ".join(r.tags), r.lifecycle.value])
-            ).lower()
-            for r in records
-        }
-        self._apply(keep=current)
+    @property
+    def rows(self) -> RowsView:
+        """The rows shown, in order (RosterRows, made on demand)."""
+        return RowsView(self.roster, self.order)
+
+    def set_roster(self, roster: Roster) -> None:
+        """Show these keys, keeping the cursor on the same key where possible."""
+        keep = self.current_id
+        self.roster = roster
+        self._apply(keep)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
-        self._apply(keep=self.current)
+        self._apply(self.current_id)
 
     def set_sort(self, sort: str) -> None:
         self.sort = sort
-        self._apply(keep=self.current)
+        self._apply(self.current_id)
 
-    def _apply(self, keep: KeyRecord | None) -> None:
-        words = self.filter_text.lower().split()
-        if words:
-            hay = self._haystack
-            rows = [r for r in self._all if all(w in hay[id(r)] for w in words)]
-        else:
-            rows = list(self._all)
-        if self.sort == "name":
-            rows.sort(key=lambda r: r.name.lower())
-        elif self.sort == "status":
-            now = self.clock.now()
-            rows.sort(key=lambda r: (-SEVERITY[status_of(r, now, self.thresholds)], _expiry_key(r)))
-        else:  # "expiry": soonest first; Timsort is linear on the store's already sorted order
-            rows.sort(key=_expiry_key)
-        self.rows = rows
+    def _apply(self, keep: int | None) -> None:
+        roster = self.roster
+        base = roster.order(self.sort, self.clock.now())
+        matches = roster.matching(self.filter_text.split())
+        self.order = base if matches is None else array("l", [i for i in base if i in matches])
         self._painted.clear()
-        self.virtual_size = Size(0, len(rows))  # never wider than the view: no horizontal scrollbar
+        self.virtual_size = Size(0, len(self.order))  # never wider than the view: no horizontal scrollbar
         index = 0
-        if keep is not None and keep.id is not None:
-            for i, r in enumerate(rows):
-                if r.id == keep.id:
-                    index = i
-                    break
-        self.cursor = min(index, max(0, len(rows) - 1))
+        if keep is not None and (row := roster.index_of(keep)) is not None:
+            try:
+                index = self.order.index(row)
+            except ValueError:
+                pass
+        self.cursor = min(index, max(0, len(self.order) - 1))
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.Highlighted(self.current))
 
     @property
-    def current(self) -> KeyRecord | None:
-        if 0 <= self.cursor < len(self.rows):
-            return self.rows[self.cursor]
+    def current_id(self) -> int | None:
+        if 0 <= self.cursor < len(self.order):
+            return self.roster.ids[self.order[self.cursor]]
+        return None
+
+    @property
+    def current(self) -> RosterRow | None:
+        if 0 <= self.cursor < len(self.order):
+            return self.roster.row(self.order[self.cursor])
         return None
 
     # ---- time ------------------------------------------------------------------
     def tick(self) -> None:
-        """Repaint what time changed on screen: for each visible row whose status
-        or countdown text moved, the STATUS+LEFT strip (the whole row if its band
-        changed). O(visible rows); usually a handful of narrow line segments."""
-        if not self.rows:
+        """Repaint what time changed on screen: for each visible row, the characters
+        of its countdown that changed (the whole row if its band changed).
+        O(visible rows); usually a handful of one- or two-cell regions."""
+        order = self.order
+        if not order:
             return
         top = self.scroll_offset.y
         height = self.size.height
         now = self.clock.now()
-        strip = self._time_strip()
-        for y in range(top, min(top + height, len(self.rows))):
-            record = self.rows[y]
-            status = status_of(record, now, self.thresholds)
+        left = self._left_column()
+        roster = self.roster
+        for y in range(top, min(top + height, len(order))):
+            i = order[y]
+            status = roster.status(i, now)
             painted = self._painted.get(y)
             if painted is None or painted[0] is not status:
                 self.refresh_lines(y)
-            elif painted[1] != _left_text(record, now):
-                self.refresh(Region(0, y - top, strip, 1))
+                continue
+            text = _left_text(roster, i, now)
+            if painted[1] == text or left is None:
+                continue
+            x, w = left
+            old, new = _fit(painted[1], w, True), _fit(text, w, True)
+            self._painted[y] = (status, text)
+            if old == new:
+                continue
+            first = next(n for n in range(w) if old[n] != new[n])
+            last = next(n for n in range(w - 1, -1, -1) if old[n] != new[n])
+            self.refresh(Region(x + first, y - top, last - first + 1, 1))
 
-    def _time_strip(self) -> int:
-        """Width of the STATUS and LEFT columns (what a tick may change)."""
-        x_end = 0
+    def _left_column(self) -> tuple[int, int] | None:
+        """(x, width) of the LEFT column (the countdown), if shown."""
         for col, x, w in self._columns():
-            if col.key in ("status", "left"):
-                x_end = max(x_end, x + w)
-        return x_end
+            if col.key == "left":
+                return x, w
+        return None
 
     # ---- rendering ---------------------------------------------------------------
     def _columns(self) -> list[tuple[Column, int, int]]:
@@ -297,24 +303,52 @@ class KeyTable(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width or self.size.width
         styles = self._styles()
-        if index >= len(self.rows):
+        if index >= len(self.order):
             return Strip.blank(width, styles["base"])
-        record = self.rows[index]
+        roster = self.roster
+        i = self.order[index]
         now = self.clock.now()
-        status = status_of(record, now, self.thresholds)
-        self._painted[index] = (status, _left_text(record, now))
+        status = roster.status(i, now)
+        left = _left_text(roster, i, now)
+        self._painted[index] = (status, left)
         prefix = "cursor:" if index == self.cursor else ""
         row_style = styles["cursor" if prefix else "base"]
         status_style = styles[prefix + status.value]
         muted = styles[prefix + "muted"]
-        if record.lifecycle is not Lifecycle.ACTIVE:
+        active = roster.active(i)
+        if not active:
             row_style = muted
         segments: list[Segment] = []
         cursor_x = 0
         for col, x, w in self._columns():
             if x > cursor_x:
                 segments.append(Segment(" " * (x - cursor_x), row_style))
-            text, style = self._cell(col.key, record, status, now, row_style, status_style, muted)
+            key = col.key
+            style = row_style
+            if key == "status":
+                text, style = f"{GLYPHS[status]} {SHORT_LABEL[status]}", status_style
+            elif key == "left":
+                text, style = left, status_style
+            elif key == "name":
+                text = roster.name(i) if active else f"{roster.name(i)} ({roster.lifecycle(i).value})"
+            elif key == "kind":
+                text = KINDS[roster.kind[i]].value
+            elif key == "type":
+                text = KEY_TYPES[roster.key_type[i]].value
+                if text == "unknown":
+                    style = muted
+            elif key == "region":
+                text = roster.regions[roster.region[i]] or ""
+                if not text:
+                    text, style = "unknown", muted
+            elif key == "expires":
+                expires = roster.expires_at(i)
+                if expires is None:
+                    text, style = ("never" if roster.never_expires(i) else "unknown"), status_style
+                else:
+                    text = local_time(expires)
+            else:
+                text = ""
             segments.append(Segment(_fit(text, w, col.right), style))
             cursor_x = x + w
         if cursor_x < width:
@@ -322,28 +356,6 @@ class KeyTable(ScrollView, can_focus=True):
         elif cursor_x > width:  # a terminal too narrow even for the fewest columns
             return Strip(segments).crop(0, width)
         return Strip(segments, width)
-
-    @staticmethod
-    def _cell(key: str, r: KeyRecord, status: Status, now: float, row: Style, status_style: Style,
-              muted: Style) -> tuple[str, Style]:
-        if key == "status":
-            return f"{GLYPHS[status]} {SHORT_LABEL[status]}", status_style
-        if key == "name":
-            suffix = "" if r.lifecycle is Lifecycle.ACTIVE else f" ({r.lifecycle.value})"
-            return r.name + suffix, row
-        if key == "kind":
-            return r.kind.value, row
-        if key == "type":
-            return r.key_type.value, row if r.key_type.value != "unknown" else muted
-        if key == "region":
-            return r.region or "unknown", row if r.region else muted
-        if key == "expires":
-            if r.expires_at is None:
-                return ("never" if r.never_expires else "unknown"), status_style
-            return local_time(r.expires_at), row
-        if key == "left":
-            return _left_text(r, now), status_style
-        return "", row
 
     # ---- cursor ------------------------------------------------------------------
     def on_focus(self) -> None:
@@ -369,15 +381,15 @@ class KeyTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False)
 
     def action_cursor(self, delta: int) -> None:
-        if self.rows:
-            self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
+        if self.order:
+            self.cursor = max(0, min(len(self.order) - 1, self.cursor + delta))
 
     def action_page(self, direction: int) -> None:
         self.action_cursor(direction * max(1, self.size.height - 1))
 
     def action_jump(self, where: int) -> None:
-        if self.rows:
-            self.cursor = 0 if where == 0 else len(self.rows) - 1
+        if self.order:
+            self.cursor = 0 if where == 0 else len(self.order) - 1
 
     def action_open(self) -> None:
         if self.current is not None:
@@ -385,26 +397,22 @@ class KeyTable(ScrollView, can_focus=True):
 
     def on_click(self, event) -> None:
         index = self.scroll_offset.y + event.y
-        if 0 <= index < len(self.rows):
+        if 0 <= index < len(self.order):
             if index == self.cursor and event.chain >= 2:
                 self.action_open()
             self.cursor = index
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(0, len(self.rows))
+        self.virtual_size = Size(0, len(self.order))
         self._scroll_cursor_into_view()
 
 
-def _left_text(r: KeyRecord, now: float) -> str:
+def _left_text(roster: Roster, i: int, now: float) -> str:
     """The LEFT column: a countdown that visibly ticks under a day, "… ago" once expired."""
-    if r.expires_at is None:
-        return "∞" if r.never_expires else "?"
-    left = r.expires_at - now
+    e = roster.expires[i]
+    if e != e:
+        return "∞" if roster.never_expires(i) else "?"
+    left = e - now
     if left <= 0:
         return f"{countdown(-left)} ago"
     return countdown(left, precise=True)
-
-
-def _expiry_key(r: KeyRecord) -> tuple[int, int, str]:
-    return (r.expires_at is None, r.expires_at or 0, r.name)
-
