@@ -12,7 +12,8 @@ of instants and counters:
 
 `bare` is the floor: a Textual app showing one Static. `dashboard` is the
 real app, built by `tui.factory.build_app` on a prefilled database, with an
-in-memory keyring and no user config. Instants are `time.perf_counter()`
+in-memory keyring (made on first use, as the system keyring would be) and no
+user config. Instants are `time.perf_counter()`
 (CLOCK_MONOTONIC, the same clock in every process on Linux); the parent
 subtracts the instant it started the process, so interpreter start-up and
 imports count.
@@ -269,10 +270,15 @@ def run_dashboard(args, result: dict) -> None:
     from tui.services.config import Settings
     from tui.services.keeper import Keeper
     from tui.services.store import Store
-    from tui.services.vault import MemoryKeyring, Vault
+    from tui.services.vault import Vault
+
+    def memory_keyring():  # made on first use, as the system keyring would be: nothing of keyring loads before
+        from tui.services.memory_keyring import MemoryKeyring
+
+        return MemoryKeyring()
 
     clock = ManualClock(args.now) if args.session else SystemClock()
-    keeper = Keeper(Store(args.db), Vault(MemoryKeyring()), Settings(), clock)
+    keeper = Keeper(Store(args.db), Vault(backend_factory=memory_keyring), Settings(), clock)
     if args.session:  # the harness moves the clock and calls tick() itself
         app = build_app(keeper, tick=False, watch_interval=0)
     else:

@@ -132,3 +132,15 @@ def test_check_exit_codes_worst_wins():
 def test_huge_durations_are_refused_quickly(text):
     with pytest.raises(DurationError):
         parse_duration(text)
+
+
+def test_explicit_thresholds_of_a_run_stay_explicit_for_keys_with_their_own() -> None:
+    """`check --warn 2h` applies to every key, also one that has only its own critical threshold:
+    a 1-hour token half used is then a warning (the global 2h alone would be skipped, being
+    longer than the key's life)."""
+    now = 1_800_000_000
+    token = KeyRecord(name="t", kind=Kind.V1, issued_at=now - 1800, expires_at=now + 1800,
+                      expiry_source=ExpirySource.JWT_EXP, critical_seconds=60)
+    explicit = Thresholds(warning_seconds=7200, warning_explicit=True)
+    assert status_of(token, now, explicit) is Status.WARNING
+    assert status_of(token, now, Thresholds(warning_seconds=7200)) is Status.OK

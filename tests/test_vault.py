@@ -143,3 +143,17 @@ def test_errors_never_contain_the_secret():
     with pytest.raises(VaultError) as info:
         v.put("sha256:x", "SUPER-SECRET-VALUE")
     assert "SUPER-SECRET-VALUE" not in str(info.value)
+
+
+def test_backend_factory_makes_the_backend_on_first_use():
+    made = []
+
+    def factory():
+        made.append(MemoryKeyring())
+        return made[-1]
+
+    v = Vault(backend_factory=factory)
+    assert made == [] and v.status.health is Health.UNCHECKED
+    assert v.probe().health is Health.SECURE
+    v.put("sha256:ab", "the-secret")
+    assert len(made) == 1 and made[0].entries and v.get("sha256:ab") == "the-secret"

@@ -8,17 +8,20 @@ and only when they run.
 
 from __future__ import annotations
 
-import argparse
-import getpass
-import json
 import os
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
+# Only what every command needs is imported here: `check` runs every minute
+# from cron, so argparse (tui.cli_parser), json, typing and the services are
+# imported by the commands that use them.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import NoReturn
+
     from .services.keeper import Keeper
 
 PROG = "momento-keys"
@@ -32,103 +35,12 @@ class CliError(Exception):
         self.code = code
 
 
-# ---- argument parsing ------------------------------------------------------------
-
-# Anything shaped like a key or token: a JWT, or a long run of base64/token characters.
-_SECRET_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|[A-Za-z0-9_+/=-]{32,}")
-
-
-def _redact(text: str) -> str:
-    """Text made safe to print: whatever looks like a key or token is replaced."""
-    return _SECRET_SHAPED.sub("[redacted]", text)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error never echoes a key pasted on the command line
-    (`momento-keys import --key eyJ...` would otherwise print it into the CI log)."""
-
-    def error(self, message: str) -> NoReturn:
-        super().error(_redact(message))
-
-
-def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--db", metavar="PATH", default=default,
-                        help="the key database (default: $MOMENTO_KEYS_DB or the user data directory)")
-    parser.add_argument("--config", metavar="PATH", default=default,
-                        help="the settings file (default: $MOMENTO_KEYS_CONFIG or the user config directory)")
-    parser.add_argument("--allow-insecure-keyring", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False,
-                        help="store secrets even in a keyring backend that is not secure (plaintext files)")
-    parser.add_argument("--endpoint-override", metavar="HOST:PORT", default=default,
-                        help="send every Momento call (generate, verify, rotate, the dashboard) to this plaintext gRPC server "
-                             "instead of Momento: Momento Local or a test server "
-                             "(default: $MOMENTO_KEYS_ENDPOINT_OVERRIDE)")
-
+# ---- arguments (the parser itself is in tui.cli_parser) ---------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description="A terminal dashboard for Momento API keys. With no command, opens the dashboard.",
-        epilog="Secrets live only in the OS keyring; the database holds metadata. See the README for exit codes.",
-    )
-    _global_options(parser, suppress=False)
-    parser.add_argument("--readonly", action="store_true",
-                        help="dashboard for shared screens: no changes, never touches the keyring")
-    parser.add_argument("--demo", action="store_true",
-                        help="dashboard on generated demo keys, in memory (nothing is saved)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    common = _Parser(add_help=False)
-    _global_options(common, suppress=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from .cli_parser import build_parser
 
-    p = sub.add_parser("import", parents=[common], help="track a key: from stdin or --file, never from argv",
-                       description="Import a key (raw key or the console's Download JSON) from stdin or a file. "
-                                   "The secret goes to the OS keyring; the database keeps metadata only.")
-    p.add_argument("--name", help="a unique name, e.g. 'orders-api prod' (required unless --momento-cli)")
-    p.add_argument("--endpoint", metavar="HOST", help="cell endpoint, needed for v2 keys "
-                   "(e.g. cell-4-us-west-2-1.prod.a.momentohq.com)")
-    p.add_argument("--type", dest="key_type", choices=["super-user", "fine-grained", "unknown"], default="unknown",
-                   help="what the key may do (it cannot be read from the key itself)")
-    p.add_argument("--disposable", action="store_true", help="the key is a disposable token, not an API key")
-    p.add_argument("--file", metavar="PATH", help="read the key or Download JSON from this file")
-    p.add_argument("--momento-cli", action="store_true",
-                   help="import the profiles of momento-cli's credentials file ($MOMENTO_CONFIG_DIR or ~/.momento)")
-    p.add_argument("--profile", help="with --momento-cli: only this profile")
-    p.add_argument("--notes", default="", help="where this key is used")
-    p.add_argument("--tags", default="", help="comma- or space-separated tags")
-    p.add_argument("--replaces", metavar="NAME",
-                   help="the imported key replaces this tracked key (a manual rotation: links the two, "
-                        "and reminds you to switch consumers and revoke the old key)")
-    p.add_argument("--json", action="store_true", help="print the new record as JSON")
-
-    p = sub.add_parser("list", parents=[common], help="list tracked keys (no secrets)")
-    p.add_argument("--json", action="store_true", help="a stable JSON array (see the README)")
-    p.add_argument("--all", action="store_true", help="include retired keys")
-
-    p = sub.add_parser("check", parents=[common], help="exit 0 ok, 1 warning, 2 critical/expired, 3 unknown/error")
-    p.add_argument("--warn", metavar="DUR", help="warning when less than DUR is left (e.g. 14d)")
-    p.add_argument("--critical", metavar="DUR", help="critical when less than DUR is left (e.g. 3d)")
-    p.add_argument("--allow-never", action="store_true", help="count keys that never expire as ok")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing; only the exit code")
-
-    p = sub.add_parser("inspect", parents=[common], help="decode a key from stdin or a file; prints no secret")
-    p.add_argument("--file", metavar="PATH")
-    p.add_argument("--endpoint", metavar="HOST", help="endpoint to assume for a v2 key")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("doctor", parents=[common], help="keyring, database and versions: what is wrong and how to fix it")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--adopt", action="store_true",
-                   help="re-create the records of secrets an interrupted import, generation or rotation left "
-                        "in the keyring")
-
-    _momento_parsers(sub, common)
-    from .cli_reminders import add_parsers as _reminder_parsers
-
-    _reminder_parsers(sub, common)
-    return parser
+    return build_parser()
 
 
 def _shown(value: str, limit: int = 60) -> str:
@@ -234,6 +146,8 @@ def _read_input(path: str | None, *, what: str = "the key") -> str:
         if sys.stdin is None or sys.stdin.closed:
             raise CliError(f"no input: pipe {what} on stdin or give --file PATH")
         if sys.stdin.isatty():
+            import getpass
+
             try:
                 return getpass.getpass(f"Paste {what} (input is hidden), then press Enter: ")
             except (EOFError, KeyboardInterrupt):
@@ -247,8 +161,11 @@ def _read_input(path: str | None, *, what: str = "the key") -> str:
 
 
 def _print_json(value: object) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    import json
+
+    # One write: json.dump writes piece by piece, a system call each when stdout is
+    # unbuffered (PYTHONUNBUFFERED): 700,000 of them for `list --json` of 10,000 keys.
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -354,24 +271,28 @@ def _report_import(done, keeper: Keeper) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from .core.clock import SystemClock
     from .core.model import Lifecycle
-    from .core.policy import GLYPHS, LABELS, countdown
+    from .core.policy import GLYPHS, LABELS, countdown, status_of
     from .core.report import local_time, record_json
 
-    keeper = _keeper(args, readonly=True)
-    records = keeper.store.all(lean=True)
+    # No Keeper: listing needs the settings and the store, never the keyring.
+    settings = _settings(args)
+    store = _store(args, readonly=True)
+    clock = SystemClock()
+    records = store.all(lean=True)
     if not args.all:
         records = [r for r in records if r.lifecycle is not Lifecycle.RETIRED]
-    now = keeper.clock.now()
+    now = clock.now()
     if args.json:
-        _print_json([record_json(r, now, keeper.settings.thresholds) for r in records])
+        _print_json([record_json(r, now, settings.thresholds) for r in records])
         return 0
     if not records:
         print("No keys tracked yet. Import one: momento-keys import --name NAME < key.json")
         return 0
     rows = []
     for r in records:
-        s = keeper.status(r)
+        s = status_of(r, clock.now(), settings.thresholds)
         left = countdown(None if r.expires_at is None else r.expires_at - now)
         rows.append([f"{GLYPHS[s]} {LABELS[s]}", r.name, r.kind.value, r.key_type.value, r.region or "-",
                      local_time(r.expires_at), left, "yes" if r.secret_stored else "no"])
@@ -379,36 +300,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _row_status(row: tuple, now: float, thresholds):
-    """The status of one `Store.check_rows()` row (the same rule as `status_of`)."""
-    from dataclasses import replace
-
-    from .core.policy import band  # noqa: PLC0415  (cached after the first row)
-
-    _id, expires_at, issued_at, source, warn, crit = row
-    if warn is not None or crit is not None:
-        thresholds = replace(
-            thresholds,
-            warning_seconds=thresholds.warning_seconds if warn is None else warn,
-            critical_seconds=thresholds.critical_seconds if crit is None else crit,
-            warning_explicit=thresholds.warning_explicit or warn is not None,
-            critical_explicit=thresholds.critical_explicit or crit is not None,
-        )
-    return band(expires_at, now, thresholds, issued_at=issued_at, never=expires_at is None and source != "unknown")
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from .cli_check import active_columns, column_statuses, in_order
+    from .core.clock import SystemClock
     from .core.model import Status
     from .core.policy import LABELS, DurationError, countdown
-
-    parse_duration = _parse_duration
     from .core.report import EXIT_UNKNOWN, check_exit_code, iso_utc, record_json, worst
 
+    parse_duration = _parse_duration
+    clock = SystemClock()
     try:
-        keeper = _keeper(args, readonly=True)
-        thresholds = keeper.settings.thresholds
+        # No Keeper: `check` needs the settings and the store, never the keyring.
+        settings = _settings(args)
+        store = _store(args, readonly=True)
+        thresholds = settings.thresholds
         try:
             # Thresholds given here are explicit: they apply even to keys whose whole life is shorter.
             if args.warn:
@@ -420,55 +327,59 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_UNKNOWN) from None
         if thresholds.critical_seconds > thresholds.warning_seconds:
             raise CliError("--critical must not be longer than --warn", EXIT_UNKNOWN)
-        rows = keeper.store.check_rows()
-        due = keeper.store.due_reminders(keeper.now()) if keeper.store.schema_version() >= 2 else []
+        columns = active_columns(store, ids=args.json)
+        due = store.due_reminders(int(clock.now())) if store.schema_version() >= 2 else []
     except CliError as exc:
         exc.code = EXIT_UNKNOWN
         raise
-    now = keeper.clock.now()
+    now = clock.now()
     # Statuses straight from the columns they need (cron runs this every minute);
-    # whole records only for the keys that need attention.
-    statuses = [_row_status(row, now, thresholds) for row in rows]
+    # whole records only for the keys --json shows.
+    statuses = column_statuses(columns, now, thresholds)
     code = check_exit_code(statuses, never_is_ok=args.allow_never)
     if args.quiet:
         return code
-    flagged = {row[0]: s for row, s in zip(rows, statuses)
-               if s is not Status.OK and not (s is Status.NEVER and args.allow_never)}
-    if len(flagged) > 200:
-        attention = [(r, flagged[r.id]) for r in keeper.store.all(lean=True) if r.id in flagged]
-    else:
-        attention = sorted(((keeper.store.get(rid), s) for rid, s in flagged.items()),
-                           key=lambda pair: (pair[0].expires_at is None, pair[0].expires_at or 0, pair[0].name))
-    records = rows
+    expires, names = columns[0], columns[5]
+    ok, never = Status.OK, (Status.NEVER if args.allow_never else None)
+    flagged = [i for i, s in enumerate(statuses) if s is not ok and s is not never]  # indexes of keys to show
     if args.json:
+        ids = columns[6]
+        flagged = in_order(flagged, expires, names)
+        if len(flagged) > 200:
+            wanted = {ids[i] for i in flagged}
+            by_id = {r.id: r for r in store.all(lean=True) if r.id in wanted}
+            records = [by_id[ids[i]] for i in flagged]
+        else:
+            records = [store.get(ids[i]) for i in flagged]
         counts: dict[str, int] = {}
         for s in statuses:
             counts[s.value] = counts.get(s.value, 0) + 1
         _print_json({
             "exit_code": code,
             "worst": worst(statuses).value if statuses else "ok",
-            "checked": len(records),
+            "checked": len(statuses),
             "counts": counts,
-            "keys": [record_json(r, now, thresholds) for r, _ in attention],
+            "keys": [record_json(r, now, thresholds) for r in records],
             "reminders_due": [{"name": d.key_name, "kind": d.kind.value, "due_at": iso_utc(d.when())}
                               for d in due],
         })
         return code
-    if not records:
+    if not statuses:
         print("OK: no keys tracked")
         return code
     label = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}[code]
-    print(f"{label}: {len(records)} keys checked, {len(attention)} need attention")
-    for r, s in attention[:50]:
-        if r.expires_at is None:
+    print(f"{label}: {len(statuses)} keys checked, {len(flagged)} need attention")
+    for i in in_order(flagged, expires, names, first=50):
+        s, expires_at = statuses[i], expires[i]
+        if expires_at is None:
             when = "never expires (Momento advises against it)" if s is Status.NEVER else "expiry unknown"
-        elif r.expires_at <= now:
-            when = f"expired {countdown(now - r.expires_at)} ago"
+        elif expires_at <= now:
+            when = f"expired {countdown(now - expires_at)} ago"
         else:
-            when = f"{countdown(r.expires_at - now)} left"
-        print(f"  {LABELS[s]:<13} {r.name}: {when}")
-    if len(attention) > 50:
-        print(f"  … and {len(attention) - 50} more (use --json for all)")
+            when = f"{countdown(expires_at - now)} left"
+        print(f"  {LABELS[s]:<13} {names[i]}: {when}")
+    if len(flagged) > 50:
+        print(f"  … and {len(flagged) - 50} more (use --json for all)")
     if due:
         print(f"{len(due)} reminder{'s' if len(due) != 1 else ''} due (momento-keys reminders --due):")
         for d in due[:20]:
@@ -857,137 +768,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 # ---- commands that use a stored secret: generate, verify, export, env -------------------
 
-GENERATE_EPILOG = """\
---expires takes a duration (30d, 12h, 2w, 1d12h; units s m h d w mo y), a date
-YYYY-MM-DD (the key then lasts until 23:59:59 local time that day, which must be
-in the future), or `never` (only with --yes-never: Momento advises against keys
-that never expire). A disposable token must expire within 25 hours (the
-service's limit).
-
-Everything is checked before Momento is called: the arguments, the names, the
-acting key's secret and that the keyring can store the new key.
-
-The new key goes straight into the keyring and the database; it is never
-printed. If it cannot be stored after Momento made it, it is written to a rescue
-file (Download JSON, mode 0600) in a `rescue/` folder next to the database and
-the error says where and how to import it.
-
-exit codes:
-  0  generated and stored
-  1  nothing was generated: bad arguments, unknown names, no usable keyring, or
-     Momento refused (for example PERMISSION_DENIED: the --using key is not a
-     super-user key)
-  2  usage error (argparse)
-  3  Momento could not be reached or did not answer; nothing was stored. For an
-     API key the message says whether it may have been created anyway
-  4  Momento made the key but it could not be stored: it is in a rescue file
-     (path on stderr; import it with `momento-keys import --file PATH`)
-"""
-
-VERIFY_EPILOG = """\
-Asks Momento with one ListCaches call whether the key works.
-
-exit codes (like `check`, any failure to get an answer is 3):
-  0  valid, or valid but restricted (authenticated but may not list caches:
-     expected for fine-grained keys and disposable tokens)
-  2  invalid: Momento rejected the key (expired, revoked, forged)
-  3  unknown: Momento could not be reached, or the key could not be read
-     (no such name, no secret stored, keyring error, usage error)
-"""
-
-EXPORT_EPILOG = """\
-Writes the console's Download JSON: {"apiKey", "refreshToken" (when the key has
-one), "validUntil" (epoch seconds, 0 = never; left out when the expiry is
-unknown), "endpoint"}. `momento-keys import --file` reads it back.
-
-With --out the file is written atomically (a 0600 temporary file in the same
-directory, then renamed) and an existing file is kept unless --force is given.
-Without --out (or with --out -) the JSON goes to stdout, but only when stdout is
-not a terminal (a pipe or a redirect); --stdout prints it on a terminal too.
-
-exit codes: 0 exported, 1 error (nothing written), 2 usage error.
-"""
-
-ENV_EPILOG = """\
-Prints shell lines that set MOMENTO_API_KEY and MOMENTO_ENDPOINT, quoted for
-POSIX shells:
-
-  eval "$(momento-keys env NAME)"
-
-To keep the secret off the screen, the lines are printed only when stdout is not
-a terminal (as inside $(...)); --stdout prints them on a terminal too.
-
-exit codes: 0 printed, 1 error, 2 usage error.
-"""
-
 UINT32_MAX = 2**32 - 1
 DISPOSABLE_MAX_SECONDS = 25 * 3600  # the service's limit for disposable tokens (2026)
 EXIT_MOMENTO_UNREACHABLE = 3
 EXIT_RESCUED = 4
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError("must be between 0 and 600 seconds")
-    return value
-
-
-def _momento_parsers(sub, common: argparse.ArgumentParser) -> None:
-    raw = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser(
-        "generate", parents=[common], formatter_class=raw, epilog=GENERATE_EPILOG,
-        help="make a fine-grained API key or a disposable token with a tracked super-user key",
-        description="Ask Momento for a new fine-grained API key (or, with --disposable, a disposable\n"
-                    "token), made with the tracked super-user key --using, and track it.")
-    p.add_argument("--name", required=True, help="a unique name for the new key")
-    p.add_argument("--using", required=True, metavar="NAME",
-                   help="the tracked super-user key that makes it (its secret is read from the keyring)")
-    p.add_argument("--expires", required=True, metavar="WHEN",
-                   help="30d, 12h, 2w, ..., a date YYYY-MM-DD (until 23:59:59 local time), or never")
-    p.add_argument("--yes-never", action="store_true",
-                   help="confirm --expires never (Momento advises against keys that never expire)")
-    p.add_argument("--cache", action="append", default=[], metavar="CACHE=ROLE",
-                   help="a cache permission, repeatable; CACHE may be '*' for all caches (including future "
-                        "ones); ROLE readwrite, readonly or writeonly")
-    p.add_argument("--topic", action="append", default=[], metavar="CACHE/TOPIC=ROLE",
-                   help="a topic permission, repeatable; CACHE and TOPIC may be '*'; ROLE publishsubscribe, "
-                        "subscribeonly or publishonly")
-    p.add_argument("--all-data", action="store_true",
-                   help="read-write on all caches and publish-subscribe on all topics")
-    p.add_argument("--disposable", action="store_true",
-                   help="a disposable token (data only, no refresh token, at most 25 hours) instead of an API key")
-    p.add_argument("--notes", default="", help="where this key is used")
-    p.add_argument("--tags", default="", help="comma- or space-separated tags")
-    p.add_argument("--timeout", type=_positive_seconds, default=15.0, metavar="SECONDS",
-                   help="deadline of each Momento call (default 15)")
-    p.add_argument("--json", action="store_true", help="print the new record as JSON (never the secret)")
-
-    p = sub.add_parser("verify", parents=[common], formatter_class=raw, epilog=VERIFY_EPILOG,
-                       help="ask Momento whether a tracked key works: exit 0 valid/restricted, 2 invalid, 3 unknown",
-                       description="Ask Momento whether a tracked key works.")
-    p.add_argument("name", metavar="NAME", help="the tracked key")
-    p.add_argument("--timeout", type=_positive_seconds, default=15.0, metavar="SECONDS",
-                   help="deadline of each Momento call (default 15)")
-    p.add_argument("--json", action="store_true", help='print {"name", "status", "message"}')
-
-    p = sub.add_parser("export", parents=[common], formatter_class=raw, epilog=EXPORT_EPILOG,
-                       help="write a tracked key as the console's Download JSON (a 0600 file, or a pipe)",
-                       description="Write a tracked key, with its refresh token, as the console's\nDownload JSON.")
-    p.add_argument("name", metavar="NAME", help="the tracked key")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--out", metavar="FILE", help="write to FILE (mode 0600); '-' means stdout")
-    where.add_argument("--stdout", action="store_true", help="print to stdout even if it is a terminal")
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-
-    p = sub.add_parser("env", parents=[common], formatter_class=raw, epilog=ENV_EPILOG,
-                       help="print export lines for MOMENTO_API_KEY and MOMENTO_ENDPOINT (for eval)",
-                       description="Print shell export lines for a tracked key.")
-    p.add_argument("name", metavar="NAME", help="the tracked key")
-    p.add_argument("--stdout", action="store_true", help="print even if stdout is a terminal")
 
 
 def _find(keeper: Keeper, name: str):
@@ -1133,6 +917,8 @@ def _download_json(api_key: str, refresh_token: str | None, valid_until: int | N
         doc["validUntil"] = int(valid_until or 0)
     if endpoint:
         doc["endpoint"] = endpoint
+    import json
+
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -1644,15 +1430,20 @@ def _terminate_as_interrupt(signum, frame) -> None:  # pragma: no cover - signal
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    from .cli_argv import parse_argv
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        # `check` and `verify` promise 3 for any error, usage errors included (monitoring reads them).
-        if exc.code == 2 and _command_of(argv) in UNKNOWN_ON_ERROR:
-            raise SystemExit(3) from None
-        raise
+    # Plain `check` and `list` command lines are read without building the parser (the same namespace).
+    args = parse_argv(argv)
+    if args is None:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            # `check` and `verify` promise 3 for any error, usage errors included (monitoring reads them).
+            if exc.code == 2 and _command_of(argv) in UNKNOWN_ON_ERROR:
+                raise SystemExit(3) from None
+            raise
     unreadable = _undecodable_argument(args)
     if unreadable:
         _fail(f"argument {unreadable}: not valid text (it holds bytes that are not UTF-8); type it again",

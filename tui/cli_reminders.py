@@ -13,22 +13,22 @@ Textual nor grpc; `rotate` talks to Momento.
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from .services.keeper import Keeper
 
 KINDS = ("warning", "critical", "expiry", "review", "switch", "revoke")
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    from .cli_parser import _positive_seconds
+
     p = sub.add_parser("reminders", parents=[common], help="open reminders, due first (no secrets)")
     p.add_argument("--due", action="store_true", help="only those due now")
     p.add_argument("--json", action="store_true")
@@ -51,7 +51,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                               "3 unreachable, 4 rotated but the keyring refused the new key (rescue file written).")
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--timeout", type=_cli()._positive_seconds, default=15.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=_positive_seconds, default=15.0, metavar="SECONDS",
                    help="deadline of each Momento call (default 15)")
 
     p = sub.add_parser("notify", parents=[common],
@@ -195,6 +195,9 @@ def _quote(text: str) -> str:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
     from .core.reminders import message
 
     cli = _cli()
@@ -277,6 +280,8 @@ def metrics_text(keeper: Keeper, now: float) -> str:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    import tempfile
+
     cli = _cli()
     keeper = cli._keeper(args, readonly=True)
     text = metrics_text(keeper, keeper.clock.now())

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from .app import MomentoKeysApp
 from .core.clock import Clock, SystemClock
-from .core.keys import inspect_text
 from .services.config import Settings
 from .services.keeper import Keeper
 from .services.store import Store
-from .services.vault import MemoryKeyring, Vault
+from .services.vault import Vault
 
 
 def build_app(keeper: Keeper, *, readonly: bool = False, **kwargs) -> MomentoKeysApp:
@@ -17,7 +16,9 @@ def build_app(keeper: Keeper, *, readonly: bool = False, **kwargs) -> MomentoKey
 
 def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:", seed: int | None = None) -> Keeper:
     """A keeper over an in-memory database and keyring, filled with the showcase keys."""
+    from .core.keys import inspect_text
     from .demo import console_json, showcase  # demo keys are signed with PyJWT: load it only for the demo
+    from .services.memory_keyring import MemoryKeyring
 
     clock = clock or SystemClock()
     vault = Vault(MemoryKeyring())

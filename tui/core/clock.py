@@ -8,7 +8,12 @@ advance it; the app and CLI use SystemClock. Instants are Unix epoch seconds
 from __future__ import annotations
 
 import time
-from typing import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a few milliseconds of every CLI start (cron runs `check` each minute)
+    from typing import Protocol
+else:
+    Protocol = object
 
 
 class Clock(Protocol):

@@ -51,15 +51,17 @@ def thresholds_for(record: KeyRecord, default: Thresholds) -> Thresholds:
 
 
 def with_overrides(default: Thresholds, warning_seconds: int | None, critical_seconds: int | None) -> Thresholds:
-    """Global thresholds with per-key overrides (None: the global value)."""
+    """Global thresholds with per-key overrides (None: the global value). A per-key
+    threshold is explicit (it applies even beyond the key's life), and so stays one
+    given explicitly for the whole run (`check --warn/--critical`)."""
     if warning_seconds is None and critical_seconds is None:
         return default
     return replace(
         default,
         warning_seconds=default.warning_seconds if warning_seconds is None else warning_seconds,
         critical_seconds=default.critical_seconds if critical_seconds is None else critical_seconds,
-        warning_explicit=warning_seconds is not None,
-        critical_explicit=critical_seconds is not None,
+        warning_explicit=default.warning_explicit or warning_seconds is not None,
+        critical_explicit=default.critical_explicit or critical_seconds is not None,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from functools import cache
 
 from .model import KeyRecord, Status, Thresholds
 from .policy import SEVERITY, countdown, status_of
@@ -14,16 +15,34 @@ EXIT_CRITICAL = 2
 EXIT_UNKNOWN = 3
 
 
+@cache
+def _datetime():
+    """The datetime module, imported when first needed (`check` never needs it)."""
+    import datetime
+
+    return datetime
+
+
+# The instants whose year has four digits (1000-01-01 to 9999-12-31, UTC): for them
+# time.strftime writes what datetime does, three times faster (`list --json` of many keys).
+_ISO_FAST = range(-30610224000, 253402300800)
+
+
 def iso_utc(instant: int | None) -> str | None:
     if instant is None:
         return None
-    return datetime.fromtimestamp(instant, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if type(instant) is int and instant in _ISO_FAST:
+        t = time.gmtime(instant)
+        if t.tm_sec < 60:  # (datetime shows a leap second as :59)
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", t)
+    dt = _datetime()
+    return dt.datetime.fromtimestamp(instant, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def local_time(instant: int | None, *, never: str = "never") -> str:
     if instant is None:
         return never
-    return datetime.fromtimestamp(instant).astimezone().strftime("%Y-%m-%d %H:%M")
+    return _datetime().datetime.fromtimestamp(instant).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def local_when(record: KeyRecord | None, now: float) -> str:

@@ -23,7 +23,6 @@ Database: ``--db PATH``, else ``$MOMENTO_KEYS_DB``, else
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +96,8 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     except OSError as exc:
         raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from None
+    import tomllib  # only when there is a file: `check` without one starts faster
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

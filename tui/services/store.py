@@ -508,12 +508,6 @@ class Store:
         except sqlite3.Error as exc:
             raise _friendly(exc, self.path) from None
 
-    def check_rows(self) -> list[tuple]:
-        """(id, expires_at, issued_at, expiry_source, warning_seconds, critical_seconds) of every
-        active key: all that a status needs, for `check` (no records built)."""
-        return self._read("SELECT id, expires_at, issued_at, expiry_source, warning_seconds, critical_seconds "
-                          "FROM keys WHERE lifecycle = 'active'")
-
     def retire_candidates(self, now: int) -> list[KeyRecord]:
         """Previous keys whose grace window has ended."""
         rows = self._read(f"SELECT {_COLUMNS} FROM keys WHERE lifecycle = 'previous' AND expires_at IS NOT NULL "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import secrets as _secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,17 +107,25 @@ def classify(backend: Any) -> tuple[str, str, bool | None]:
 class Vault:
     """Stores a record's secret and refresh token under its fingerprint."""
 
-    def __init__(self, backend: Any | None = None, *, allow_insecure: bool = False) -> None:
+    def __init__(self, backend: Any | None = None, *, allow_insecure: bool = False,
+                 backend_factory: Callable[[], Any] | None = None) -> None:
+        """`backend`: a keyring backend; None for the system's (keyring.get_keyring()).
+        `backend_factory` makes the backend on first use instead: as for the system's,
+        nothing of the keyring package loads until a secret or the probe needs it."""
         self._backend = backend
+        self._factory = backend_factory
         self.allow_insecure = allow_insecure
         self.status = VaultStatus("", "not checked yet", Health.UNCHECKED)
 
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            import keyring
+            if self._factory is not None:
+                self._backend = self._factory()
+            else:
+                import keyring
 
-            self._backend = keyring.get_keyring()
+                self._backend = keyring.get_keyring()
         return self._backend
 
     def probe(self) -> VaultStatus:
