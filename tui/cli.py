@@ -328,7 +328,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         if thresholds.critical_seconds > thresholds.warning_seconds:
             raise CliError("--critical must not be longer than --warn", EXIT_UNKNOWN)
         columns = active_columns(store, ids=args.json)
-        due = store.due_reminders(int(clock.now())) if store.schema_version() >= 2 else []
+        due: list = []  # reminders due (all for --json; the first 20 otherwise), and how many
+        due_count = 0
+        if not args.quiet and store.schema_version() >= 2:
+            if args.json:
+                due = store.due_reminders(int(clock.now()))
+                due_count = len(due)
+            elif due_count := store.due_count(int(clock.now())):
+                due = store.due_reminders(int(clock.now()), limit=20)
     except CliError as exc:
         exc.code = EXIT_UNKNOWN
         raise
@@ -380,9 +387,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"  {LABELS[s]:<13} {names[i]}: {when}")
     if len(flagged) > 50:
         print(f"  … and {len(flagged) - 50} more (use --json for all)")
-    if due:
-        print(f"{len(due)} reminder{'s' if len(due) != 1 else ''} due (momento-keys reminders --due):")
-        for d in due[:20]:
+    if due_count:
+        print(f"{due_count} reminder{'s' if due_count != 1 else ''} due (momento-keys reminders --due):")
+        for d in due:
             print(f"  {d.kind.value:<9} {d.key_name}")
     return code
 

@@ -23,12 +23,10 @@ from pathlib import Path
 
 from ..core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Thresholds
 from ..core.reminders import Reminder, ReminderKind, ReminderState
-from ..core.roster import COLUMNS as ROSTER_COLUMNS
-from ..core.roster import KEY_TYPES as ROSTER_KEY_TYPES
-from ..core.roster import KINDS as ROSTER_KINDS
-from ..core.roster import LIFECYCLES as ROSTER_LIFECYCLES
-from ..core.roster import SEARCH_COLUMNS
-from ..core.roster import Roster
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..core.roster import Roster
 
 SCHEMA_VERSION = 3
 
@@ -236,17 +234,18 @@ _LEAN_COLUMNS = (
     "fingerprint, has_refresh_token, secret_stored, notes, tags, lifecycle, source, warning_seconds, "
     "critical_seconds, created_at, updated_at, predecessor_id"
 )
-def _index_of(column: str, values: tuple) -> str:
-    """SQL for the index of `column`'s value in `values` (enum members)."""
-    return f"CASE {column} " + " ".join(f"WHEN '{v.value}' THEN {n}" for n, v in enumerate(values)) + " END"
+def _roster_select() -> str:
+    """core.roster.COLUMNS as SQL, with small integers for the enumerations (cheaper to fetch than strings)."""
+    from ..core.roster import COLUMNS, KEY_TYPES, KINDS, LIFECYCLES
+
+    def index_of(column: str, values: tuple) -> str:
+        return f"CASE {column} " + " ".join(f"WHEN '{v.value}' THEN {n}" for n, v in enumerate(values)) + " END"
+
+    expressions = {"kind": index_of("kind", KINDS), "key_type": index_of("key_type", KEY_TYPES),
+                   "lifecycle": index_of("lifecycle", LIFECYCLES), "expiry_unknown": "expiry_source = 'unknown'"}
+    return f"SELECT {', '.join(expressions.get(c, c) for c in COLUMNS)} FROM keys ORDER BY id"
 
 
-# core.roster.COLUMNS, with small integers for the enumerations: cheaper to fetch than strings.
-_ROSTER_EXPRESSIONS = {"kind": _index_of("kind", ROSTER_KINDS), "key_type": _index_of("key_type", ROSTER_KEY_TYPES),
-                       "lifecycle": _index_of("lifecycle", ROSTER_LIFECYCLES),
-                       "expiry_unknown": "expiry_source = 'unknown'"}
-_ROSTER_SELECT = (f"SELECT {', '.join(_ROSTER_EXPRESSIONS.get(c, c) for c in ROSTER_COLUMNS)} "
-                  "FROM keys ORDER BY id")
 _KINDS = {k.value: k for k in Kind}
 _KEY_TYPES = {k.value: k for k in KeyType}
 _SOURCES = {s.value: s for s in ExpirySource}
@@ -494,13 +493,18 @@ class Store:
         """Every key as the dashboard lists it (compact columns; see core.roster),
         read in chunks, never all as tuples at once. (The roster sorts them itself:
         SQLite would carry every column through its sorter.)"""
-        return self._chunked(_ROSTER_SELECT, lambda chunks: Roster(chunks, thresholds))
+        from ..core.roster import Roster  # the dashboard's: `check` and `list` never load it
+
+        return self._chunked(_roster_select(), lambda chunks: Roster(chunks, thresholds))
 
     def add_search_text(self, roster: Roster) -> bool:
         """Give the roster its filter text (notes, tags, provider): after the rows are on screen."""
+        from ..core.roster import SEARCH_COLUMNS
+
         return self._chunked(f"SELECT {', '.join(SEARCH_COLUMNS)} FROM keys ORDER BY id", roster.add_search_text)
 
     def _chunked(self, sql: str, consume):
+        """`consume(chunks)` over the rows of `sql`, a few thousand at a time, under the lock."""
         try:
             with self._lock:
                 cursor = self._conn.execute(sql)
@@ -649,12 +653,13 @@ class Store:
         sql += " ORDER BY coalesce(r.snoozed_until, r.due_at), r.id"
         return [self._to_reminder(row) for row in self._read(sql, tuple(params))]
 
-    def due_reminders(self, now: int) -> list[Reminder]:
+    def due_reminders(self, now: int, *, limit: int | None = None) -> list[Reminder]:
+        """Reminders due at `now`, the longest due first (only the first `limit` if given)."""
         rows = self._read(
             self._REMINDER_SELECT
             + " WHERE (r.state = 'pending' AND r.due_at <= ?) OR (r.state = 'snoozed' AND r.snoozed_until <= ?)"
-            " ORDER BY coalesce(r.snoozed_until, r.due_at), r.id",
-            (now, now),
+            " ORDER BY coalesce(r.snoozed_until, r.due_at), r.id" + ("" if limit is None else " LIMIT ?"),
+            (now, now) if limit is None else (now, now, limit),
         )
         return [self._to_reminder(row) for row in rows]
 
