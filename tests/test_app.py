@@ -409,3 +409,33 @@ async def test_countdown_keeps_ticking_on_screen_after_a_resize(keeper: Keeper, 
             app.tick()
             await pilot.pause()
         assert "1h 00m 27s" in screen_text(app)
+
+
+async def test_footer_follows_the_focus_and_is_rebuilt_only_when_its_keys_change(keeper: Keeper):
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.footer import KeysFooter
+
+    seed(keeper, "orders prod", left=30 * DAY)
+    app = make_app(keeper)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        footer = app.dashboard.query_one(KeysFooter)
+
+        def shown() -> list[str]:
+            return [key.description for key in footer.query(FooterKey)]
+
+        assert "Details" in shown()          # the table's own key, while it has the focus
+        await pilot.press("slash")
+        await settle(pilot, app)
+        assert isinstance(app.focused, Input) and "Details" not in shown()
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert app.focused is app.table and "Details" in shown()
+        # A bindings signal that changes nothing on the footer leaves its widgets alone.
+        keys = list(footer.query(FooterKey))
+        for _ in range(3):
+            app.dashboard.refresh_bindings()
+            await pilot.pause()
+        await settle(pilot, app)
+        assert list(footer.query(FooterKey)) == keys

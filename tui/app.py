@@ -17,7 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from .core.model import KeyRecord, Status
 from .core.policy import GLYPHS, LABELS
@@ -29,6 +29,7 @@ from .services.store import StoreError
 from .services.vault import Health, VaultError
 from .widgets.key_table import SORTS, KeyTable, KeyTableHeader
 from .widgets.summary import SummaryLine
+from .widgets.footer import KeysFooter
 
 POLL_SECONDS = 2.0
 REMINDER_POLL_SECONDS = 30.0
@@ -118,7 +119,7 @@ class Dashboard(Screen):
             yield KeyTableHeader(id="table-header")
             yield KeyTable(app.keeper.clock, id="keys")
             yield Static(EMPTY_TEXT, id="empty")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -373,20 +374,23 @@ class MomentoKeysApp(App):
         self.table.display = shown
         if shown and self.dashboard.focused is None:
             self.table.focus()
-        if not self._loaded:
-            self._loaded = True
-            self.call_after_refresh(self._after_first_load)
+        first = not self._loaded
+        self._loaded = True
         self.refresh_title()
-        self.recount()
-        self.count_reminders()
+        self.refresh_summary()
+        # The rows reach the screen first; counting them, and on the first load the
+        # upkeep and the keyring probe, would compete with that frame for the CPU.
+        self.call_after_refresh(self._after_load, first)
         for screen in self.screen_stack[1:]:
             if hasattr(screen, "records_changed"):
                 screen.records_changed()
 
-    def _after_first_load(self) -> None:
-        if not self.readonly and not self.keeper.store.readonly:
+    def _after_load(self, first: bool) -> None:
+        self.recount()
+        self.count_reminders()
+        if first and not self.readonly and not self.keeper.store.readonly:
             self.maintain()
-        if not self.readonly:
+        if first and not self.readonly:
             self.check_vault()
 
     def poll_changes(self) -> None:
@@ -452,11 +456,14 @@ class MomentoKeysApp(App):
         Only this one line repaints (no layout, no header churn)."""
         c = self.bands.counts
         total = self.bands.total
-        parts = [(f"{total} key{'s' if total != 1 else ''}", False)]
+        if self.bands.roster is self.roster:
+            parts = [(f"{total} key{'s' if total != 1 else ''}", False)]
+        else:  # just loaded: the counts follow in a moment
+            parts = [("counting keys…", False)]
         if self.reminders_due:
             parts.append((f"{self.reminders_due} reminder{'s' if self.reminders_due != 1 else ''} due", True))
         for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
-            if c.get(status):
+            if c.get(status) and self.bands.roster is self.roster:
                 parts.append((f"{GLYPHS[status]} {c[status]} {LABELS[status].lower()}", False))
         table = self.table
         if table.filter_text:

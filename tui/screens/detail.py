@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ..core.model import Event, KeyRecord, Status
 from ..core.policy import GLYPHS, LABELS, countdown, status_of, thresholds_for
@@ -16,6 +16,7 @@ from ..core.report import iso_utc, local_time
 from ..services.keeper import KeeperError
 from ..services.store import StoreError
 from ..services.vault import VaultError
+from ..widgets.footer import KeysFooter
 
 REVEAL_SECONDS = 20
 
@@ -90,7 +91,7 @@ class DetailScreen(Screen):
             yield Static("", id="lineage", classes="kv")
             yield Static("Events", classes="section")
             yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if getattr(self.app, "readonly", False) and action in ("reveal", "copy", "edit", "delete", "rotate"):

@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Static
 
 from ..core.policy import DurationError, countdown, parse_duration
 from ..core.reminders import Reminder, ReminderKind, ReminderState, message
 from ..core.report import local_time
 from ..services.keeper import KeeperError
 from ..services.store import StoreError
+from ..widgets.footer import KeysFooter
 
 KIND_LABEL = {
     ReminderKind.WARNING: "▲ warning",
@@ -76,7 +77,7 @@ class RemindersScreen(Screen):
         yield Static("", id="reminders-summary")
         yield DataTable(id="reminders", cursor_type="row", zebra_stripes=True)
         yield Static("", id="reminder-message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Reminders"

@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ..core.model import Lifecycle
 from ..services.store import StoreError
 from ..core.reminders import ReminderKind
+from ..widgets.footer import KeysFooter
 
 WEEKS = 13
 BAR = 48
@@ -69,7 +70,7 @@ class TimelineScreen(Screen):
         with VerticalScroll():
             yield Static("loading…", id="timeline")
             yield Static("", id="timeline-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Timeline"

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
-    Button, Checkbox, ContentSwitcher, Footer, Header, Input, Label, LoadingIndicator, RadioButton, RadioSet,
+    Button, Checkbox, ContentSwitcher, Header, Input, Label, LoadingIndicator, RadioButton, RadioSet,
     Select, Static,
 )
 
@@ -38,6 +38,7 @@ from ..core.report import local_time
 from ..services.keeper import KeeperError, validate_name
 from ..services.store import StoreError
 from ..services.vault import VaultError
+from ..widgets.footer import KeysFooter
 
 CONSOLE_URL = "https://console.gomomento.com/api-keys"
 TOKEN_MAX_SECONDS = 25 * HOUR  # the service's limit for disposable tokens (2026)
@@ -174,7 +175,7 @@ class WizardScreen(Screen):
             yield Button("Cancel", id="cancel")
             yield Button("← Back", id="back")
             yield Button("Next →", id="next", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def _compose_steps(self) -> ComposeResult:
         app = self.app
