@@ -7,8 +7,10 @@ instead of going through markup parsing and text layout each time.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -31,11 +33,20 @@ class SummaryLine(Widget):
         return SEPARATOR.join(text for text, _ in self.parts)
 
     def set_parts(self, parts: list[tuple[str, bool]]) -> None:
-        """Show these (text, bold) parts; repaints only if they changed."""
+        """Show these (text, bold) parts. Repaints only up to the last character that
+        changed: Textual sends a changed region from the widget's left edge, so a
+        count that moves sends the line's start, not all of it."""
         new = tuple(parts)
-        if new != self.parts:
-            self.parts = new
-            self.refresh()
+        if new == self.parts:
+            return
+        old_text, self.parts = " " + self.text, new
+        new_text = " " + self.text
+        if len(old_text) != len(new_text) or not self.size.width:
+            end = max(len(old_text), len(new_text))
+        else:
+            end = next(i for i in range(len(new_text) - 1, -1, -1) if old_text[i] != new_text[i]) + 1
+        cells = cell_len(max(old_text, new_text, key=len)[:end])
+        self.refresh(Region(0, 0, min(cells, self.size.width) or self.size.width, 1))
 
     def render(self) -> str:  # what the line says (also for tests and screen readers of the DOM)
         return self.text
@@ -46,9 +57,15 @@ class SummaryLine(Widget):
         if y != 0:
             return Strip.blank(width, style)
         bold = style + Style(bold=True)
-        segments = [Segment(" ", style)]
+        segments: list[Segment] = []
+        plain = " "  # runs of plain text are one segment: one colour code each
         for n, (text, strong) in enumerate(self.parts):
             if n:
-                segments.append(Segment(SEPARATOR, style))
-            segments.append(Segment(text, bold if strong else style))
+                plain += SEPARATOR
+            if strong:
+                segments += [Segment(plain, style), Segment(text, bold)]
+                plain = ""
+            else:
+                plain += text
+        segments.append(Segment(plain, style))
         return Strip(segments).adjust_cell_length(width, style)
