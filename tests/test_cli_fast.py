@@ -259,3 +259,13 @@ def test_iso_utc_is_what_datetime_writes(instant) -> None:
             iso_utc(instant)
     else:
         assert iso_utc(instant) == expected
+
+
+def test_check_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    Store(tmp_path / "k.db").close()
+    assert gc.isenabled()
+    run_main("check", "--db", str(tmp_path / "k.db"))
+    run_main("list", "--db", str(tmp_path / "k.db"))
+    assert gc.isenabled()
