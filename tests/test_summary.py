@@ -36,3 +36,16 @@ async def test_the_screen_shows_the_current_parts_and_only_the_changed_start_is_
         assert line(app) == " 9,999 keys · sorted by name"
         summary.set_parts([("9,999 keys", False), ("sorted by name", False)])  # unchanged: nothing to paint
         assert not summary._repaint_regions
+
+
+async def test_parts_that_do_not_fit_are_dropped_from_the_end():
+    app = One()
+    async with app.run_test(size=(40, 3)) as pilot:
+        summary = app.query_one(SummaryLine)
+        summary.set_parts([("10,000 keys", False), ("3 reminders due", True), ("✖ 725 expired", False),
+                           ("sorted by expiry", False)])
+        await pilot.pause()
+        assert line(app) == " 10,000 keys · 3 reminders due · …"
+        await pilot.resize_terminal(100, 3)
+        await pilot.pause()
+        assert line(app) == " 10,000 keys · 3 reminders due · ✖ 725 expired · sorted by expiry"

@@ -32,6 +32,22 @@ class SummaryLine(Widget):
     def text(self) -> str:
         return SEPARATOR.join(text for text, _ in self.parts)
 
+    def _fitting(self, parts: tuple[tuple[str, bool], ...]) -> tuple[tuple[str, bool], ...]:
+        """The parts that fit the width, dropping the last ones first (the most
+        important come first); "…" says some were dropped."""
+        width = self.size.width
+
+        def fits(candidate: tuple) -> bool:
+            return cell_len(" " + SEPARATOR.join(t for t, _ in candidate)) <= width
+
+        if not width or fits(parts):
+            return parts
+        for keep in range(len(parts) - 1, 0, -1):
+            candidate = (*parts[:keep], ("…", False))
+            if fits(candidate):
+                return candidate
+        return parts[:1]
+
     def set_parts(self, parts: list[tuple[str, bool]]) -> None:
         """Show these (text, bold) parts. Repaints only up to the last character that
         changed: Textual sends a changed region from the widget's left edge, so a
@@ -39,8 +55,11 @@ class SummaryLine(Widget):
         new = tuple(parts)
         if new == self.parts:
             return
-        old_text, self.parts = " " + self.text, new
-        new_text = " " + self.text
+        old_text = " " + SEPARATOR.join(t for t, _ in self._fitting(self.parts))
+        self.parts = new
+        new_text = " " + SEPARATOR.join(t for t, _ in self._fitting(new))
+        if old_text == new_text:
+            return
         if len(old_text) != len(new_text) or not self.size.width:
             end = max(len(old_text), len(new_text))
         else:
@@ -51,6 +70,9 @@ class SummaryLine(Widget):
     def render(self) -> str:  # what the line says (also for tests and screen readers of the DOM)
         return self.text
 
+    def on_resize(self) -> None:
+        self.refresh()
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         style = self.rich_style
@@ -59,7 +81,7 @@ class SummaryLine(Widget):
         bold = style + Style(bold=True)
         segments: list[Segment] = []
         plain = " "  # runs of plain text are one segment: one colour code each
-        for n, (text, strong) in enumerate(self.parts):
+        for n, (text, strong) in enumerate(self._fitting(self.parts)):
             if n:
                 plain += SEPARATOR
             if strong:
