@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable
