@@ -8,6 +8,10 @@ their results come back as messages or via call_from_thread.
 
 from __future__ import annotations
 
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 from textual import on, work
@@ -32,8 +36,22 @@ from .widgets.summary import SummaryLine
 from .widgets.footer import KeysFooter
 
 POLL_SECONDS = 2.0
+SYNC_LOAD_MAX = 20_000  # keys read before the first paint (about 0.1 s); more load in a worker
 REMINDER_POLL_SECONDS = 30.0
 REVEAL_SECONDS = 20
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: building many small objects (a roster's rows)
+    would otherwise trigger passes over every object of the app. Nests; restores the state."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class RecordsLoaded(Message):
@@ -122,7 +140,6 @@ class Dashboard(Screen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
         self.query_one(KeyTable).focus()
         self.app.start()  # type: ignore[attr-defined]
 
@@ -249,12 +266,22 @@ class MomentoKeysApp(App):
 
     def start(self) -> None:
         """The dashboard is on screen: load, probe the keyring, start the clocks."""
-        self.sub_title = "loading…"
         self.update_banner()
         # The rows first. Upkeep (reminders, grace windows, interrupted rotations)
         # and the keyring probe wait until they are on screen (see on_records_loaded):
         # they would compete with the first paint for the CPU and the database.
-        self.load_records()
+        # Up to SYNC_LOAD_MAX keys are read right here, so the first frame shows them:
+        # a worker would share the one interpreter lock with the painting of an empty
+        # dashboard, and take longer. More keys load in a worker, the UI live meanwhile.
+        try:
+            small = self.keeper.store.count() <= SYNC_LOAD_MAX
+        except StoreError:
+            small = False  # the worker reports it
+        if small:
+            self._load()
+        else:
+            self.sub_title = "loading…"
+            self.load_records()
         if self._tick_enabled:
             self.set_interval(1.0, self.tick, name="countdown")
         if self._watch_interval:
@@ -284,14 +311,23 @@ class MomentoKeysApp(App):
     # ---- records ---------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load")
     def load_records(self) -> None:
+        if self._load():
+            release_free_memory()  # what building it took and let go of
+
+    def _load(self) -> bool:
+        """Read every key (in a worker, or at start on the main thread) and post them."""
         try:
             version = self.keeper.store.data_version()
-            roster = self.keeper.store.roster(self.keeper.settings.thresholds)
+            with gc_paused():  # ~40% of a roster's build is the cyclic collector otherwise
+                roster = self.keeper.store.roster(self.keeper.settings.thresholds)
         except StoreError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
-            return
+            if threading.current_thread() is threading.main_thread():
+                self.notify(str(exc), title="Database", severity="error", timeout=15)
+            else:
+                self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
+            return False
         self.post_message(RecordsLoaded(roster, version))
-        release_free_memory()  # what building it took and let go of
+        return True
 
     @work(thread=True, exclusive=True, group="maintain")
     def maintain(self) -> None:
@@ -374,6 +410,7 @@ class MomentoKeysApp(App):
         self.table.display = shown
         if shown and self.dashboard.focused is None:
             self.table.focus()
+
         first = not self._loaded
         self._loaded = True
         self.refresh_title()

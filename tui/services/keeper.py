@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.clock import Clock, SystemClock
-from ..core.keys import Inspection
 from ..core.model import KeyRecord, KeyType, Kind, Lifecycle, Status
 from ..core.policy import DAY, status_of
 from ..core.reminders import REVIEW_EVERY, Reminder, ReminderKind, ReminderState, planned
@@ -22,6 +21,7 @@ from .store import DuplicateKey, DuplicateName, Store, StoreError
 from .vault import Health, SecretMissing, Vault, VaultError
 
 if TYPE_CHECKING:
+    from ..core.keys import Inspection  # (key parsing loads only for imports: not for the dashboard's start)
     from .momento import GeneratedKey
 
 NAME_MAX = 100

@@ -206,7 +206,10 @@ class KeyTable(ScrollView, can_focus=True):
         roster = self.roster
         base = roster.order(self.sort, self.clock.now())
         matches = roster.matching(self.filter_text.split())
+        was_empty = not self.order
         self.order = base if matches is None else array("l", [i for i in base if i in matches])
+        if was_empty != (not self.order):
+            self.refresh_bindings()  # "Details" only when there is a row to open
         self._painted.clear()
         self.virtual_size = Size(0, len(self.order))  # never wider than the view: no horizontal scrollbar
         index = 0
@@ -390,6 +393,11 @@ class KeyTable(ScrollView, can_focus=True):
     def action_jump(self, where: int) -> None:
         if self.order:
             self.cursor = 0 if where == 0 else len(self.order) - 1
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "open" and not self.order:
+            return False  # nothing to open: not offered in the footer
+        return True
 
     def action_open(self) -> None:
         if self.current is not None:
