@@ -439,3 +439,17 @@ async def test_footer_follows_the_focus_and_is_rebuilt_only_when_its_keys_change
             await pilot.pause()
         await settle(pilot, app)
         assert list(footer.query(FooterKey)) == keys
+
+
+async def test_many_keys_load_in_a_worker_and_the_dashboard_answers_meanwhile(keeper: Keeper, monkeypatch):
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "SYNC_LOAD_MAX", 1)  # as if the database held more than 20,000 keys
+    for i in range(3):
+        seed(keeper, f"key {i}", left=(i + 1) * DAY)
+    app = make_app(keeper)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.sub_title == "loading…" or len(app.table.order) == 3  # (the worker may be quick)
+        await settle(pilot, app)
+        assert [r.name for r in app.table.rows] == ["key 0", "key 1", "key 2"]
+        assert "3 keys" in summary_text(app)
