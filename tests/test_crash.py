@@ -413,12 +413,16 @@ class Campaign:
                     self.stats["rotations completed by adopt"] += sum(r.source == "rotation" for r in adopted)
                     self.stats["stale journal rows dropped"] += dropped
                 else:
-                    for outcome in Rotator(k, self.api).resume():
-                        self.stats["rotations resumed" if not isinstance(outcome, str)
-                                   else "rotations closed without a new key"] += 1
+                    self.resume(k)
             self.check_recovered(k)
         finally:
             k.store.close()
+
+    def resume(self, k) -> None:
+        """Resume interrupted rotations, counting how each ended."""
+        for outcome in Rotator(k, self.api).resume():
+            self.stats["rotations resumed" if not isinstance(outcome, str)
+                       else "rotations closed without a new key"] += 1
 
     def parked(self) -> bool:
         return any(user.startswith("key:pending:") for user in self.entries())
@@ -479,9 +483,7 @@ class Campaign:
         self.stats["orphans adopted"] += p.stdout.count("adopted '")
         k = self.keeper()
         try:
-            for outcome in Rotator(k, self.api).resume():
-                self.stats["rotations resumed" if not isinstance(outcome, str)
-                           else "rotations closed without a new key"] += 1
+            self.resume(k)
             self.check_recovered(k)
         finally:
             k.store.close()

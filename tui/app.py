@@ -311,8 +311,7 @@ class MomentoKeysApp(App):
     # ---- records ---------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load")
     def load_records(self) -> None:
-        if self._load():
-            release_free_memory()  # what building it took and let go of
+        self._load()  # (the recount that follows gives the freed memory back)
 
     def _load(self) -> bool:
         """Read every key (in a worker, or at start on the main thread) and post them."""

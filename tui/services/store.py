@@ -17,7 +17,7 @@ import sqlite3
 import stat
 import sys
 import threading
-from functools import partial
+from functools import cache, partial
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,6 +234,7 @@ _LEAN_COLUMNS = (
     "fingerprint, has_refresh_token, secret_stored, notes, tags, lifecycle, source, warning_seconds, "
     "critical_seconds, created_at, updated_at, predecessor_id"
 )
+@cache
 def _roster_select() -> str:
     """core.roster.COLUMNS as SQL, with small integers for the enumerations (cheaper to fetch than strings)."""
     from ..core.roster import COLUMNS, KEY_TYPES, KINDS, LIFECYCLES

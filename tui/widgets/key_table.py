@@ -175,6 +175,7 @@ class KeyTable(ScrollView, can_focus=True):
         self.clock = clock
         self.roster = Roster([], Thresholds())
         self.order: array = array("l")
+        self._base: array | None = None  # every key in the current sort, before the filter
         self.filter_text = ""
         self.sort = "expiry"
         self._painted: dict[int, tuple[Status, str]] = {}
@@ -192,7 +193,7 @@ class KeyTable(ScrollView, can_focus=True):
         """Show these keys, keeping the cursor on the same key where possible."""
         keep = self.current_id
         self.roster = roster
-        self._apply(keep)
+        self._apply(keep, resort=True)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -200,11 +201,15 @@ class KeyTable(ScrollView, can_focus=True):
 
     def set_sort(self, sort: str) -> None:
         self.sort = sort
-        self._apply(self.current_id)
+        self._apply(self.current_id, resort=True)
 
-    def _apply(self, keep: int | None) -> None:
+    def _apply(self, keep: int | None, *, resort: bool = False) -> None:
+        """Sort (only when the keys or the sort changed: the status order costs a pass
+        over every key, not to be paid per keystroke of the filter), then filter."""
         roster = self.roster
-        base = roster.order(self.sort, self.clock.now())
+        if resort or self._base is None:
+            self._base = roster.order(self.sort, self.clock.now())
+        base = self._base
         matches = roster.matching(self.filter_text.split())
         was_empty = not self.order
         self.order = base if matches is None else array("l", [i for i in base if i in matches])
