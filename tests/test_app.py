@@ -9,7 +9,7 @@ from tests.conftest import NOW, console_json, make_v1
 from tui.app import MomentoKeysApp, RecordsLoaded
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType
-from tui.screens.confirm import ConfirmScreen
+from tui.widgets.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.edit import EditScreen
 from tui.screens.help import HelpScreen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import grpc
@@ -16,6 +17,7 @@ from tui.core.reminders import ReminderKind, ReminderState
 from tui.services.config import Settings
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
+from tui.services.recovery import rescue_dir
 from tui.services.rotation import RotationError, Rotator, refresh_blocker
 from tui.services.store import Store, StoreError
 from tui.services.vault import SERVICE, MemoryKeyring, Vault, VaultError
@@ -156,9 +158,13 @@ def test_keyring_refuses_the_new_pair_hands_it_back(rkeeper, fake_momento, monke
     monkeypatch.setattr(rkeeper.vault, "put_pending", refuse)
     with pytest.raises(RotationError) as info:
         rotator(rkeeper, fake_momento).rotate(old)
-    generated = info.value.generated
-    assert generated is not None and generated.refresh_token   # the caller gets the pair: nothing lost
-    assert "Save it now" in str(info.value)
+    issued = info.value.issued
+    assert issued is not None and issued.generated.refresh_token   # the pair went the never-lose path
+    assert issued.rescue_file is not None and issued.rescue_file.parent == rescue_dir(rkeeper.store.path)
+    doc = json.loads(issued.rescue_file.read_text())
+    assert doc["apiKey"] == issued.generated.api_key and doc["refreshToken"] == issued.generated.refresh_token
+    assert oct(issued.rescue_file.stat().st_mode & 0o777) == "0o600"
+    assert str(issued.rescue_file) in str(info.value) and "refresh token is spent" in str(info.value)
     assert rkeeper.store.get(old.id).lifecycle is Lifecycle.ACTIVE
 
 

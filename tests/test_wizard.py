@@ -322,7 +322,7 @@ async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, f
         assert w.step == 7 and "not stored" in error_text(w)
         await pilot.press("escape")
         await pilot.pause()
-        from tui.screens.confirm import ConfirmScreen
+        from tui.widgets.confirm import ConfirmScreen
 
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")   # stay

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -648,11 +649,11 @@ class MomentoKeysApp(App):
         record = self.selected()
         if self.readonly or record is None:
             return
-        from .screens.confirm import ConfirmScreen
+        from .widgets.confirm import ConfirmScreen
 
         secret = "and its secret in the keyring " if record.secret_stored else ""
-        question = (
-            f"Delete [b]{record.name}[/b]?\n\nThis removes its record {secret}from this machine. "
+        question = Text.assemble(
+            "Delete ", (record.name, "bold"), f"?\n\nThis removes its record {secret}from this machine. "
             "The key itself keeps working at Momento until it expires: revoke it in the Momento console "
             "if it should stop working now."
         )

@@ -170,8 +170,15 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     try:
         outcome = rotator.rotate(record)
     except RotationError as exc:
-        if exc.generated is not None:
-            return cli._rescue(keeper, exc.generated, args.name, exc, disposable=False, replaces=record)
+        if exc.issued is not None:
+            print(f"{cli.PROG}: error: {exc}", file=sys.stderr)
+            if exc.issued.rescue_file is not None:
+                print(f"{cli.PROG}: to track it: momento-keys import --name {cli._quote(args.name + ' (new)')} "
+                      f"--replaces {cli._quote(record.name)} --type {record.key_type.value} --file "
+                      f"{cli._quote(str(exc.issued.rescue_file))}   then delete the file", file=sys.stderr)
+            elif sys.stdout.isatty():
+                sys.stdout.write(exc.issued.download_json())
+            return 4
         raise cli.CliError(str(exc), 3 if exc.transient else 1) from None
     for warning in outcome.warnings:
         print(f"{cli.PROG}: warning: {warning}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -169,7 +170,7 @@ class ImportScreen(ModalScreen[None]):
             return
         vault = self.app.keeper.vault  # type: ignore[attr-defined]
         if vault.status.health is Health.INSECURE and not vault.allow_insecure:
-            from .confirm import ConfirmScreen
+            from ..widgets.confirm import ConfirmScreen
 
             def answer(store_anyway: bool | None) -> None:
                 if store_anyway:
@@ -178,9 +179,9 @@ class ImportScreen(ModalScreen[None]):
                 self.do_import(name, self._form())
 
             self.app.push_screen(ConfirmScreen(
-                f"The keyring backend is [b]not secure[/b]: {escape(vault.status.description)}.\n\n"
-                "Store the secret there anyway? Anyone who can read that storage can use this key.\n"
-                "Choose [b]Metadata only[/b] to track the key without storing its secret.",
+                Text.assemble("The keyring backend is ", ("not secure", "bold"), f": {vault.status.description}.\n\n"
+                              "Store the secret there anyway? Anyone who can read that storage can use this key.\n"
+                              "Choose ", ("Metadata only", "bold"), " to track the key without storing its secret."),
                 yes="Store anyway", no="Metadata only", danger=True), answer)
             return
         self.do_import(name, self._form())

@@ -122,8 +122,10 @@ class RotateScreen(ModalScreen[None]):
         self.running = False
         self.query_one("#rotate-progress").display = False
         body = self.query_one("#rotate-body", Static)
-        if exc.generated is not None:
-            self.rescue = exc.generated
+        if exc.issued is not None and exc.issued.rescue_file is not None:
+            body.update(f"[b]✖ {escape(str(exc))}[/b]")
+        elif exc.issued is not None:
+            self.rescue = exc.issued.generated
             body.update(f"[b]✖ {escape(str(exc))}[/b]\n\nSave it as a JSON file only you can read (0600), to "
                         "import later, or copy it to the clipboard.")
             path = self.query_one("#rescue-path", Input)

@@ -17,6 +17,7 @@ from datetime import datetime, time as dtime
 from pathlib import Path
 
 from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -359,15 +360,15 @@ class WizardScreen(Screen):
     def action_leave(self) -> None:
         s = self.state
         if s.generated is not None and s.record is None:
-            from .confirm import ConfirmScreen
+            from ..widgets.confirm import ConfirmScreen
 
             def answer(leave: bool | None) -> None:
                 if leave:
                     self.dismiss(None)
 
             self.app.push_screen(ConfirmScreen(
-                "[b]The new key is NOT stored anywhere yet.[/b]\n\nIf you leave now it is lost: Momento shows a key "
-                "only once. Copy it or download its JSON first, or retry storing it.",
+                Text.assemble(("The new key is NOT stored anywhere yet.", "bold"), "\n\nIf you leave now it is lost: "
+                              "Momento shows a key only once. Copy it or download its JSON first, or retry storing it."),
                 yes="Leave and lose the key", no="Stay", danger=True), answer)
             return
         if self.step == 6:

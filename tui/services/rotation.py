@@ -36,20 +36,22 @@ from .store import DuplicateKey, StoreError
 from .vault import WINDOWS_MAX_SECRET, Health, VaultError
 
 if TYPE_CHECKING:
-    from .momento import GeneratedKey, MomentoApi
+    from .issuing import Issued
+    from .momento import GeneratedKey, MomentoClient
 
 
 class RotationError(Exception):
     """A rotation step failed; the message says what and what to do.
 
-    `generated` holds a new key that exists nowhere else yet (the keyring
-    refused it): the caller must show it or save it.
+    ``issued`` is set when Momento made the new key but it could not be stored: it
+    went through the one never-lose path (tui.services.issuing) and is in a rescue
+    file, or (``issued.kept`` False) must be shown to the user now.
     """
 
-    def __init__(self, message: str, *, generated: GeneratedKey | None = None, resumable: bool = False,
+    def __init__(self, message: str, *, issued: Issued | None = None, resumable: bool = False,
                  transient: bool = False) -> None:
         super().__init__(message)
-        self.generated = generated
+        self.issued = issued
         self.resumable = resumable
         self.transient = transient  # Momento unreachable or timed out: try again later
 
@@ -126,7 +128,7 @@ def previous_name(old: KeyRecord, taken: Callable[[str], bool]) -> str:
 
 
 class Rotator:
-    def __init__(self, keeper: Keeper, api_factory: Callable[[], MomentoApi]) -> None:
+    def __init__(self, keeper: Keeper, api_factory: Callable[[], MomentoClient]) -> None:
         self.keeper = keeper
         self.api_factory = api_factory
 
@@ -178,18 +180,41 @@ class Rotator:
         # From here the old refresh token is spent: the new pair must survive.
         try:
             self._park(record.fingerprint, generated)
-        except VaultError as exc:
-            self.store.update_rotation(rotation_id, "unsaved", now=keeper.now(), detail=str(exc))
-            raise RotationError(
-                f"Momento made the new key but the keyring refused it ({exc}). Save it now: it is shown once.",
-                generated=generated) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            reason = str(exc) if isinstance(exc, VaultError) else f"interrupted or failed: {type(exc).__name__}"
+            raise self._rescued(rotation_id, record, generated, f"the keyring refused it ({reason})") from None
         new_fp = inspect_key(generated.api_key, endpoint=generated.endpoint).fingerprint
         self.store.update_rotation(rotation_id, "generated", now=keeper.now(), new_fingerprint=new_fp)
         return self._finish(rotation_id, record, generated)
 
+    def _rescued(self, rotation_id: int, old: KeyRecord, generated: GeneratedKey, why: str) -> RotationError:
+        """The new pair could not be kept in the keyring: it goes to a rescue file (the one
+        never-lose path) and the rotation is recorded as "unsaved"."""
+        from .issuing import Issuer
+
+        issued = Issuer(self.keeper).rescue(generated, f"{old.name} (new)", why)
+        where = (f"it is saved in {issued.rescue_file} (Download JSON, 0600): import it with --replaces"
+                 if issued.rescue_file else "no rescue file could be written either: save it now, it is shown once")
+        try:
+            self.store.update_rotation(rotation_id, "unsaved", now=self.keeper.now(),
+                                       detail=f"{why}; rescue file: {issued.rescue_file or 'none'}")
+        except StoreError:
+            pass
+        return RotationError(f"Momento made {old.name!r} but it could not be stored: {why}; {where}. The old "
+                             "refresh token is spent; the old key keeps working until it expires", issued=issued)
+
     def _finish(self, rotation_id: int, old: KeyRecord, generated: GeneratedKey) -> RotationOutcome:
         keeper = self.keeper
-        inspection = inspect_generated(generated, source="rotation")
+        from ..core.keys import KeyFormatError
+
+        try:
+            inspection = inspect_generated(generated, source="rotation")
+        except (KeyFormatError, ValueError) as exc:
+            # Momento's answer fails our checks: keep it anyway (rescue file), never drop it.
+            error = self._rescued(rotation_id, old, generated, f"Momento's answer did not pass our checks ({exc})")
+            if error.issued is not None and error.issued.rescue_file is not None:
+                self.vault.delete_pending(old.fingerprint)  # else it stays parked, where doctor finds it
+            raise error from None
         try:
             self.store.journal_add(inspection.fingerprint, old.name, old.kind.value, now=keeper.now())
             self.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)

@@ -1,4 +1,5 @@
-"""A yes/no question in a modal."""
+"""A yes/no question in a modal. The question is text (a ``rich.text.Text`` or a plain string
+shown as is), never markup: it usually holds a key's name."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from rich.text import Text
 from textual.widgets import Button, Static
 
 
@@ -15,7 +17,7 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes", show=False, id="confirm.yes"),
     ]
 
-    def __init__(self, question: str, *, yes: str = "Yes", no: str = "Cancel", danger: bool = False) -> None:
+    def __init__(self, question: str | Text, *, yes: str = "Yes", no: str = "Cancel", danger: bool = False) -> None:
         super().__init__()
         self.question = question
         self.yes = yes
@@ -24,7 +26,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog" + (" -danger" if self.danger else "")):
-            yield Static(self.question, id="question")
+            question = self.question if isinstance(self.question, Text) else Text(self.question)
+            yield Static(question, id="question")
+            yield Static(Text(f"y: {self.yes}   n/Esc: {self.no}"), classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button(self.no, id="no")
                 yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
