@@ -28,6 +28,7 @@ What must hold:
 
 from __future__ import annotations
 
+import pytest
 import json
 import os
 import random
@@ -50,6 +51,8 @@ from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
 from tui.services.store import Store
 from tui.services.vault import Vault
+
+pytestmark = pytest.mark.slow  # seconds each: kill campaigns and concurrent processes
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 7

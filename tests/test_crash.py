@@ -81,6 +81,8 @@ from tui.services.rotation import Rotator
 from tui.services.store import Store
 from tui.services.vault import Vault
 
+pytestmark = pytest.mark.slow  # seconds each: kill campaigns and concurrent processes
+
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = {"import": 18, "generate": 16, "rotate": 18}
 # Kill delays after the driver is warmed up: a few operations' worth, so that
