@@ -145,3 +145,35 @@ def test_journal_row_without_a_secret_is_dropped(keeper: Keeper):
     assert keeper.orphans() == []
     assert keeper.adopt() == ([], 1)
     assert keeper.store.journal() == []
+
+
+def test_a_refused_import_leaves_the_keyring_as_it_was(keeper: Keeper, memory_keyring: MemoryKeyring):
+    """Importing a tracked key again, from a file with another refresh token, is refused before
+    anything is written: the stored refresh token stays (it once was overwritten)."""
+    key = make_v1()
+    first = keeper.import_key(inspect_text(console_json(key, NOW + 30 * 86400, "rt-first-" + "a" * 30)), "a").record
+    before = dict(memory_keyring.entries)
+    with pytest.raises(KeeperError, match="already tracked as 'a'"):
+        keeper.import_key(inspect_text(console_json(key, NOW + 30 * 86400, "rt-second-" + "b" * 30)), "b")
+    assert memory_keyring.entries == before
+    assert keeper.vault.get_refresh_token(first.fingerprint) == "rt-first-" + "a" * 30
+    assert [r.name for r in keeper.store.all()] == ["a"]
+
+
+def test_reimporting_a_key_whose_secret_went_missing_puts_it_back(keeper: Keeper, memory_keyring: MemoryKeyring):
+    key = make_v1()
+    record = keeper.import_key(inspect_text(console_json(key, NOW + 30 * 86400, "rt-" + "c" * 30)), "a").record
+    memory_keyring.entries.clear()  # the user's keyring lost it (reset, other machine, cleanup)
+    result = keeper.import_key(inspect_text(console_json(key, NOW + 30 * 86400, "rt-" + "c" * 30)), "a")
+    assert result.record.id == record.id and "it is back" in result.warnings[0]
+    assert keeper.vault.get(record.fingerprint) == key
+    assert keeper.vault.get_refresh_token(record.fingerprint) == "rt-" + "c" * 30
+    assert keeper.store.events(record.id)[0].action == "secret restored"
+
+
+def test_names_equal_after_unicode_normalisation_are_one_name(keeper: Keeper):
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    keeper.import_key(inspect_text(make_v1()), nfc)
+    with pytest.raises(KeeperError, match="already tracked"):
+        keeper.import_key(inspect_text(make_v1(expires=NOW + 9 * 86400)), nfd)
+    assert keeper.store.find(nfc) is not None

@@ -71,31 +71,70 @@ class Settings:
 
 
 def _fraction(value: object, what: str) -> float:
-    if not isinstance(value, (int, float)) or not 0 < float(value) < 1:
-        raise ConfigError(f"{what} must be a number between 0 and 1, such as 0.9")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < float(value) < 1:
+        raise ConfigError(f"{what} must be a number between 0 and 1, such as 0.9, not {value!r}")
     return float(value)
 
 
 def _duration(value: object, what: str) -> int:
-    if isinstance(value, int) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str):
         try:
             return parse_duration(value)
         except DurationError as exc:
             raise ConfigError(f"{what}: {exc}") from None
-    raise ConfigError(f"{what} must be a duration such as \"14d\" or a number of seconds")
+    raise ConfigError(f"{what} must be a duration such as \"14d\" or a number of seconds, not {value!r}")
+
+
+def _boolean(value: object, what: str) -> bool:
+    # Never bool(value): the string "false" would read as true.
+    if not isinstance(value, bool):
+        raise ConfigError(f"{what} must be true or false (without quotes), not {value!r}")
+    return value
+
+
+def _seconds(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{what} must be a whole number of seconds (0 keeps the key), not {value!r}")
+    return value
+
+
+# Every setting the file may hold, with its type: anything else is an error, never ignored.
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "thresholds": ("warning", "warning_fraction", "critical", "critical_fraction"),
+    "keyring": ("allow_insecure",),
+    "clipboard": ("clear_after",),
+    "bindings": (),  # any binding id -> keys (the app reports ids it does not know)
+}
+
+
+def _check_shape(data: dict) -> None:
+    for section, value in data.items():
+        if section not in SCHEMA:
+            raise ConfigError(f"unknown section [{section}]; the settings file knows "
+                              + ", ".join(f"[{name}]" for name in SCHEMA))
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{section}] must be a table (a [{section}] header with settings under it)")
+        known = SCHEMA[section]
+        if known:
+            for key in value:
+                if key not in known:
+                    raise ConfigError(f"unknown setting {section}.{key}; [{section}] knows " + ", ".join(known))
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read the settings file; a missing file means defaults."""
+    """Read the settings file; a missing file means defaults. Every setting has a type: a
+    wrong type, an unknown section or an unknown key is an error, never a silent default."""
     path = config_path() if path is None else path
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return Settings()
+    except IsADirectoryError:
+        raise ConfigError(f"the settings file {path} is a folder, not a file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read the settings file {path}: {exc.strerror or exc}") from None
     import tomllib  # only when there is a file: `check` without one starts faster
 
     try:
@@ -103,29 +142,31 @@ def load_settings(path: Path | None = None) -> Settings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"the settings file {path} is not valid TOML: {exc}") from None
     defaults = Thresholds()
-    t = data.get("thresholds", {})
-    k = data.get("keyring", {})
-    c = data.get("clipboard", {})
-    b = data.get("bindings", {})
     try:
+        _check_shape(data)
+        t = data.get("thresholds", {})
+        k = data.get("keyring", {})
+        c = data.get("clipboard", {})
+        b = data.get("bindings", {})
         thresholds = Thresholds(
             warning_seconds=_duration(t.get("warning", defaults.warning_seconds), "thresholds.warning"),
-            warning_fraction=_fraction(t.get("warning_fraction", defaults.warning_fraction), "thresholds.warning_fraction"),
+            warning_fraction=_fraction(t.get("warning_fraction", defaults.warning_fraction),
+                                       "thresholds.warning_fraction"),
             critical_seconds=_duration(t.get("critical", defaults.critical_seconds), "thresholds.critical"),
-            critical_fraction=_fraction(t.get("critical_fraction", defaults.critical_fraction), "thresholds.critical_fraction"),
+            critical_fraction=_fraction(t.get("critical_fraction", defaults.critical_fraction),
+                                        "thresholds.critical_fraction"),
         )
+        if thresholds.critical_seconds > thresholds.warning_seconds:
+            raise ConfigError("thresholds.critical must not be longer than thresholds.warning")
+        allow = _boolean(k.get("allow_insecure", False), "keyring.allow_insecure")
+        clear = _seconds(c.get("clear_after", 45), "clipboard.clear_after")
+        if not all(isinstance(v, str) for v in b.values()):
+            raise ConfigError("[bindings] maps a binding id to keys, such as filter = \"/\"")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    if thresholds.critical_seconds > thresholds.warning_seconds:
-        raise ConfigError(f"{path}: thresholds.critical must not be longer than thresholds.warning")
-    clear = c.get("clear_after", 45)
-    if not isinstance(clear, int) or clear < 0:
-        raise ConfigError(f"{path}: clipboard.clear_after must be a whole number of seconds (0 keeps the key)")
-    if not isinstance(b, dict) or not all(isinstance(v, str) for v in b.values()):
-        raise ConfigError(f"{path}: [bindings] maps a binding id to keys, such as filter = \"/\"")
     return Settings(
         thresholds=thresholds,
-        allow_insecure_keyring=bool(k.get("allow_insecure", False)),
+        allow_insecure_keyring=allow,
         clipboard_clear_seconds=clear,
         bindings=dict(b),
         source=path,

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.clock import Clock, SystemClock
+from ..core.limits import NAME_MAX_CHARS
 from ..core.model import KeyRecord, KeyType, Kind, Lifecycle, Status
 from ..core.policy import DAY, status_of
 from ..core.reminders import REVIEW_EVERY, Reminder, ReminderKind, ReminderState, planned
+from ..core.text import normalize_name
 from .config import Settings
 from .store import DuplicateKey, DuplicateName, Store, StoreError
 from .vault import Health, SecretMissing, Vault, VaultError
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from ..core.keys import Inspection  # (key parsing loads only for imports: not for the dashboard's start)
     from .momento import GeneratedKey
 
-NAME_MAX = 100
+NAME_MAX = NAME_MAX_CHARS
 
 
 class KeeperError(Exception):
@@ -32,7 +34,8 @@ class KeeperError(Exception):
 
 
 def validate_name(name: str) -> str:
-    clean = " ".join(name.split())
+    """A name as stored and compared: NFC (so "café" typed two ways is one name), whitespace folded."""
+    clean = normalize_name(name)
     if not clean:
         raise KeeperError("a key needs a name (such as 'orders-api prod')")
     if len(clean) > NAME_MAX:
@@ -139,6 +142,10 @@ class Keeper:
         warnings: list[str] = []
         if record.endpoint is None:
             warnings.append("no endpoint known for this key: set one with the editor or --endpoint")
+        # Every check before the first write: a refused import leaves keyring and database as they were.
+        same_key = self._tracked(record.fingerprint)
+        if same_key is not None:
+            return self._restore_secret(same_key, inspection, record.name)
         existing = self.store.find(record.name)
         if existing is not None:
             raise KeeperError(f"a key named {record.name!r} is already tracked; choose another name")
@@ -203,6 +210,36 @@ class Keeper:
             inspection, name, key_type=key_type, kind=kind, notes=notes, tags=tags, action=action,
             permissions=permissions, require_secret=True,
         )
+
+    def _tracked(self, fingerprint: str) -> KeyRecord | None:
+        """The active record holding this key, if any (rare: only then is the table scanned)."""
+        if not fingerprint or not self.store.holders(fingerprint):
+            return None
+        return next((r for r in self.store.all() if r.fingerprint == fingerprint
+                     and r.lifecycle is not Lifecycle.RETIRED), None)
+
+    def _restore_secret(self, record: KeyRecord, inspection: Inspection, asked_name: str) -> ImportResult:
+        """The key is tracked already: if its secret went missing from the keyring, put it back
+        (with the refresh token the import brought, else none); otherwise refuse without writing."""
+        where = "" if asked_name == record.name else f" (you asked for the name {asked_name!r})"
+        if record.secret_stored and self.vault.has(record.fingerprint):
+            raise KeeperError(f"this key is already tracked as {record.name!r}{where}; nothing was changed")
+        if self.vault.status.health is Health.UNCHECKED:
+            self.vault.probe()
+        if not self.vault.writable():
+            raise KeeperError(f"this key is already tracked as {record.name!r}{where}, without its secret (the "
+                              f"keyring cannot take it: {self.vault.status.summary()}); nothing was changed")
+        try:
+            self.vault.put(record.fingerprint, inspection.secret, inspection.refresh_token)
+        except VaultError as exc:
+            raise KeeperError(f"this key is tracked as {record.name!r} but its secret could not be put back: "
+                              f"{exc}") from None
+        assert record.id is not None
+        updated = self.store.update(record.id, now=self.now(), action="secret restored",
+                                    detail="re-imported while its secret was missing from the keyring",
+                                    secret_stored=True, has_refresh_token=bool(inspection.refresh_token))
+        return ImportResult(updated, [f"{record.name!r} was tracked already, but its secret was missing from the "
+                                      f"keyring: it is back{where}"])
 
     def _take_back(self, fingerprint: str) -> None:
         # Only remove the secret if no other record holds the same key.
