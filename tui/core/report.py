@@ -36,13 +36,24 @@ def iso_utc(instant: int | None) -> str | None:
         if t.tm_sec < 60:  # (datetime shows a leap second as :59)
             return time.strftime("%Y-%m-%dT%H:%M:%SZ", t)
     dt = _datetime()
-    return dt.datetime.fromtimestamp(instant, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        d = dt.datetime.fromtimestamp(instant, tz=dt.timezone.utc)
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
+    except (OverflowError, ValueError, OSError):  # beyond what datetime holds: clamp to its edge
+        return "9999-12-31T23:59:59Z" if instant > 0 else "0001-01-01T00:00:00Z"
 
 
 def local_time(instant: int | None, *, never: str = "never") -> str:
+    """An instant in the local timezone, "2026-12-01 10:00"; any instant a key can carry
+    displays (years past 9999 in this timezone are clamped to its edge, marked with ">")."""
     if instant is None:
         return never
-    return _datetime().datetime.fromtimestamp(instant).astimezone().strftime("%Y-%m-%d %H:%M")
+    dt = _datetime()
+    try:
+        d = dt.datetime.fromtimestamp(instant, tz=dt.timezone.utc).astimezone()
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}"
+    except (OverflowError, ValueError, OSError):
+        return ">9999-12-31 23:59" if instant > 0 else "<0001-01-01 00:00"
 
 
 def local_when(record: KeyRecord | None, now: float) -> str:

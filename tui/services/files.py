@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MAX_KEY_FILE = 1 << 20  # a key or Download JSON is a few KB; refuse to read a huge file into memory
+from ..core.limits import MAX_KEY_FILE
 
 
 class KeyFileError(ValueError):
@@ -12,12 +12,14 @@ class KeyFileError(ValueError):
 
 
 def read_key_file(path: str | Path) -> str:
+    """Read at most MAX_KEY_FILE + 1 bytes, whatever the file claims to be: a device such as
+    /dev/zero reports a size of 0 and never ends; a pipe (``--file <(op read …)``) has no size."""
     p = Path(path).expanduser()
     try:
-        size = p.stat().st_size
-        if size > MAX_KEY_FILE:
-            raise KeyFileError(f"{p} is {size} bytes: too large to be a key or Download JSON")
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            data = f.read(MAX_KEY_FILE + 1)
+        if len(data) > MAX_KEY_FILE:
+            raise KeyFileError(f"{p} is over 1 MiB: too large to be a key or Download JSON")
     except FileNotFoundError:
         raise KeyFileError(f"no such file: {p}") from None
     except IsADirectoryError:

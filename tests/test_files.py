@@ -1,0 +1,42 @@
+"""Reading a key file: bounded whatever the file claims to be."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tui.core.limits import MAX_KEY_FILE
+from tui.services.files import KeyFileError, read_key_file
+
+
+def test_an_endless_device_is_refused_after_the_cap() -> None:
+    # /dev/zero says its size is 0 and never ends: the old size check trusted stat().
+    with pytest.raises(KeyFileError, match="over 1 MiB"):
+        read_key_file("/dev/zero")
+
+
+def test_a_pipe_is_read_up_to_the_cap(tmp_path: Path) -> None:
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            try:
+                f.write(b"x" * (MAX_KEY_FILE * 3))
+            except BrokenPipeError:
+                pass  # the reader stopped at the cap, as it should
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    with pytest.raises(KeyFileError, match="over 1 MiB"):
+        read_key_file(fifo)
+    writer.join(5)
+
+
+def test_a_small_file_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "k.json"
+    path.write_text('{"apiKey": "x"}\n')
+    assert read_key_file(path) == '{"apiKey": "x"}\n'
