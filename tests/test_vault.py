@@ -157,3 +157,35 @@ def test_backend_factory_makes_the_backend_on_first_use():
     assert v.probe().health is Health.SECURE
     v.put("sha256:ab", "the-secret")
     assert len(made) == 1 and made[0].entries and v.get("sha256:ab") == "the-secret"
+
+
+def test_a_crash_between_the_two_writes_never_leaves_a_key_without_its_refresh_token(
+        memory_keyring: MemoryKeyring, keeper) -> None:
+    """The refresh token is written first and the key last: if the process dies in between,
+    the key's entry is absent (nothing half-stored is adopted) and doctor's adopt removes the
+    stray refresh token."""
+    from tests.conftest import NOW, console_json, make_v1
+    from tui.core.keys import inspect_text
+
+    class Dies(BaseException):
+        pass
+
+    inspection = inspect_text(console_json(make_v1(), NOW + 30 * 86400, "rt-" + "z" * 40))
+    real = memory_keyring.set_password
+    writes = []
+
+    def set_password(service: str, user: str, value: str) -> None:
+        writes.append(user)
+        if len(writes) == 2:
+            raise Dies()  # SIGKILL between the two writes, whichever comes first
+        real(service, user, value)
+
+    memory_keyring.set_password = set_password  # type: ignore[method-assign]
+    with pytest.raises(Dies):
+        keeper.import_key(inspection, "orders", require_secret=True)
+    memory_keyring.set_password = real  # type: ignore[method-assign]
+    assert not keeper.vault.has(inspection.fingerprint)
+    assert keeper.store.find("orders") is None
+    adopted, dropped = keeper.adopt()
+    assert adopted == [] and dropped == 1
+    assert memory_keyring.entries == {}

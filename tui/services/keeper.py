@@ -290,6 +290,7 @@ class Keeper:
             if fp in rotating:
                 continue  # belongs to a rotation that could not be completed now; never split it off
             if not self.vault.has(fp):
+                self.vault.delete(fp)  # a refresh token written before a crash took the key's write
                 self.store.journal_remove(fp)
                 dropped += 1
                 continue

@@ -195,16 +195,20 @@ class Vault:
                         f"the {what} is {len(value)} characters; Windows Credential Locker holds at most "
                         f"{WINDOWS_MAX_SECRET}, so it was not stored"
                     )
-        try:
-            self.backend.set_password(SERVICE, self._user(fingerprint, "key"), secret)
-        except Exception as exc:
-            raise VaultError(f"the keyring refused the key: {_explain(exc)}") from None
+        # The refresh token first, the key last: the key's entry is what says "stored" (has(),
+        # doctor's orphan scan), so a crash between the two writes can leave a stray refresh
+        # token (doctor removes it) but never a key without its refresh token.
         if refresh_token:
             try:
                 self.backend.set_password(SERVICE, self._user(fingerprint, "refresh"), refresh_token)
             except Exception as exc:
-                self._quiet_delete(self._user(fingerprint, "key"))
                 raise VaultError(f"the keyring refused the refresh token: {_explain(exc)}") from None
+        try:
+            self.backend.set_password(SERVICE, self._user(fingerprint, "key"), secret)
+        except Exception as exc:
+            if refresh_token:
+                self._quiet_delete(self._user(fingerprint, "refresh"))
+            raise VaultError(f"the keyring refused the key: {_explain(exc)}") from None
 
     def put_pending(self, old_fingerprint: str, secret: str, refresh_token: str | None) -> None:
         """Park a rotation's new pair under a name derived from the OLD key, so an
