@@ -215,3 +215,63 @@ def test_manual_rotation_links_a_replacement(rkeeper, fake_momento):
     assert rkeeper.store.get(new.id).predecessor_id == old.id
     kinds = {r.kind for r in rkeeper.store.reminders(key_id=old.id)}
     assert {ReminderKind.SWITCH, ReminderKind.REVOKE} <= kinds
+
+
+def interrupting(server: FakeMomento):
+    """A Momento factory whose refresh reaches the server, then the user presses Ctrl-C."""
+
+    class Interrupted(MomentoApi):
+        def refresh_api_key(self, *args, **kwargs):
+            super().refresh_api_key(*args, **kwargs)  # Momento has spent the refresh token now
+            raise KeyboardInterrupt
+
+    return lambda: Interrupted(override=server.override, timeout=5, retries=1, backoff=0.01)
+
+
+def test_an_interrupt_while_momento_answers_ends_with_a_true_message(rkeeper, fake_momento):
+    """Ctrl-C or SIGTERM while waiting for Momento: the message says what may have happened, and
+    the next run does not blame "another process" for the spent refresh token."""
+    old, *_ = two_day_key(rkeeper, fake_momento)
+    with pytest.raises(RotationError) as info:
+        Rotator(rkeeper, interrupting(fake_momento)).rotate(old)
+    said = str(info.value)
+    assert "interrupted while Momento was refreshing 'orders prod'" in said
+    assert "refresh token is spent" in said and "keeps working until" in said
+    assert [r["state"] for r in rkeeper.store.rotations(old.id)] == ["interrupted"]
+    r = rotator(rkeeper, fake_momento)
+    assert r.resume() == [] or True  # (nothing to resume: no new key was received)
+    with pytest.raises(RotationError) as info:
+        r.rotate(rkeeper.store.get(old.id))
+    said = str(info.value)
+    assert "another momento-keys process" not in said
+    assert "earlier rotation of 'orders prod' was interrupted" in said and "--replaces" in said
+
+
+def test_a_key_with_a_parked_pair_cannot_be_deleted_and_doctor_adopts_an_orphaned_pair(
+        rkeeper, fake_momento, monkeypatch):
+    from tui.services.keeper import KeeperError
+
+    old, *_ = two_day_key(rkeeper, fake_momento)
+    r = rotator(rkeeper, fake_momento)
+
+    def db_busy(*a, **k):
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(rkeeper.store, "replace", db_busy)  # the database is busy after the refresh
+    with pytest.raises(RotationError) as info:
+        r.rotate(old)
+    assert info.value.resumable and "safe in the keyring" in str(info.value)
+    monkeypatch.undo()
+    assert any(u == f"key:pending:{old.fingerprint}" for _, u in entries(rkeeper))
+    with pytest.raises(KeeperError, match="rotation in progress"):
+        rkeeper.delete(rkeeper.store.get(old.id))
+    # Its rotation record is lost (a damaged database restored from a copy, say): the parked pair is
+    # still found through the journal, and adopt files it as a key of its own.
+    for rot in rkeeper.store.open_rotations():
+        rkeeper.store.update_rotation(rot["id"], "failed", now=rkeeper.now(), detail="lost")
+    assert any(o["fingerprint"] == f"pending:{old.fingerprint}" for o in rkeeper.orphans())
+    adopted, _ = rkeeper.adopt()
+    assert [a.name for a in adopted] == ["orders prod (new)"]
+    assert adopted[0].has_refresh_token and rkeeper.vault.get_refresh_token(adopted[0].fingerprint)
+    assert not any(u.startswith("key:pending") for _, u in entries(rkeeper))
+    assert rkeeper.orphans() == []

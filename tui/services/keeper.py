@@ -284,11 +284,20 @@ class Keeper:
                         adopted.append(outcome.new)
             except RotationError:
                 pass  # left open: its parked pair stays where the next resume finds it
-        rotating = {r["new_fingerprint"] for r in self.store.open_rotations() if r["new_fingerprint"]}
+        open_rotations = self.store.open_rotations()
+        rotating = {r["new_fingerprint"] for r in open_rotations if r["new_fingerprint"]}
         for entry in self.store.journal():
             fp = entry["fingerprint"]
             if fp in rotating:
                 continue  # belongs to a rotation that could not be completed now; never split it off
+            if fp.startswith("pending:"):
+                record = self._adopt_parked(entry, open_rotations)
+                if record is not None:
+                    adopted.append(record)
+                continue
+            if self.store.holders(fp):
+                self.store.journal_remove(fp)  # filed meanwhile (a parked pair adopted above)
+                continue
             if not self.vault.has(fp):
                 self.vault.delete(fp)  # a refresh token written before a crash took the key's write
                 self.store.journal_remove(fp)
@@ -312,6 +321,47 @@ class Keeper:
             self.schedule(record)
             adopted.append(record)
         return adopted, dropped
+
+    def _adopt_parked(self, entry: dict, open_rotations: list[dict]) -> KeyRecord | None:
+        """A rotation's parked pair (journal ``pending:<old fingerprint>``): left alone while its
+        rotation can still complete it; filed as a key of its own once nothing else will."""
+        fp = entry["fingerprint"]
+        old_fp = fp.removeprefix("pending:")
+        if not self.vault.has(fp):
+            self.store.journal_remove(fp)
+            return None
+        holders = [r for r in self.store.all() if r.fingerprint == old_fp]
+        if any(rot["old_id"] in {r.id for r in holders} for rot in open_rotations):
+            return None  # its rotation is still open: resume (run above, or next time) completes it
+        from dataclasses import replace
+
+        from ..core.keys import inspect_key
+        from .rotation import _unpark
+
+        pending = self.vault.get_pending(old_fp)
+        if pending is None:
+            return None
+        generated = _unpark(pending, holders[0] if holders else None)
+        inspection = replace(inspect_key(generated.api_key, endpoint=generated.endpoint or None),
+                             refresh_token=generated.refresh_token, source="adopted")
+        if generated.valid_until:
+            inspection = replace(inspection, expires_at=generated.valid_until)
+        name = entry["name"]
+        if self.store.find(name) is not None:
+            name = f"{name} (adopted {inspection.fingerprint[7:15]})"
+        self.journal_and_put(inspection, name)
+        record = record_from(inspection, name, kind=Kind.V1)
+        record.secret_stored = True
+        self.store.add(record, now=self.now(), action="adopted", detail="a rotation's parked pair found in the keyring")
+        self.vault.delete_pending(old_fp)
+        self.store.journal_remove(fp)
+        self.schedule(record)
+        return record
+
+    def journal_and_put(self, inspection: Inspection, name: str) -> None:
+        """Journal, then write the keyring: a crash in between leaves a secret doctor can adopt."""
+        self.store.journal_add(inspection.fingerprint, name, inspection.kind.value, now=self.now())
+        self.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)
 
     # ---- secrets ------------------------------------------------------------
     def secret(self, record: KeyRecord, *, why: str) -> str:
@@ -355,8 +405,14 @@ class Keeper:
         return updated
 
     def delete(self, record: KeyRecord) -> None:
-        """Forget a key: its record and (unless another record shares it) its keyring entry."""
+        """Forget a key: its record and (unless another record shares it) its keyring entry.
+        Refused while a rotation of it holds a new pair parked in the keyring: deleting the
+        record would orphan the only copy of the new key."""
         assert record.id is not None
+        if record.secret_stored and self.vault.has(f"pending:{record.fingerprint}"):
+            raise KeeperError(f"{record.name!r} has a rotation in progress whose new key is parked in the keyring; "
+                              f"complete it first (`momento-keys rotate {record.name}` or open the dashboard), "
+                              "then delete the key")
         self.store.delete(record.id, now=self.now())
         if record.secret_stored and not self.store.holders(record.fingerprint):
             self.vault.delete(record.fingerprint)

@@ -97,9 +97,15 @@ def refresh_blocker(record: KeyRecord, now: float) -> str | None:
 
 
 _PARKED = "momento-keys parked pair v1"
+_ENDED = ("failed", "interrupted", "abandoned", "unsaved")
 
 
-def _unpark(pending: tuple[str, str | None], old: KeyRecord) -> GeneratedKey:
+def _pending(old_fingerprint: str) -> str:
+    """The keyring name (and journal entry) of a rotation's parked pair."""
+    return f"pending:{old_fingerprint}"
+
+
+def _unpark(pending: tuple[str, str | None], old: KeyRecord | None) -> GeneratedKey:
     """The pair `Rotator._park` left (or, from older versions, a key and a refresh token
     parked as two entries)."""
     from .momento import GeneratedKey
@@ -111,9 +117,11 @@ def _unpark(pending: tuple[str, str | None], old: KeyRecord) -> GeneratedKey:
         doc = None
     if isinstance(doc, dict) and doc.get("parked") == _PARKED:
         return GeneratedKey(api_key=doc["api_key"], refresh_token=doc.get("refresh_token"),
-                            endpoint=doc.get("endpoint") or old.endpoint or "", valid_until=doc.get("valid_until"))
+                            endpoint=doc.get("endpoint") or (old.endpoint if old else None) or "",
+                            valid_until=doc.get("valid_until"))
     inspection = inspect_key(secret)
-    return GeneratedKey(api_key=secret, refresh_token=refresh, endpoint=inspection.endpoint or old.endpoint or "",
+    return GeneratedKey(api_key=secret, refresh_token=refresh,
+                        endpoint=inspection.endpoint or (old.endpoint if old else None) or "",
                         valid_until=inspection.expires_at)
 
 
@@ -165,6 +173,14 @@ class Rotator:
             raise RotationError("nothing changed: the refresh token is missing from the keyring")
         try:
             generated = self.api_factory().refresh_api_key(old_key, refresh_token, record.endpoint)
+        except KeyboardInterrupt:
+            self.store.update_rotation(rotation_id, "interrupted", now=keeper.now(),
+                                       detail="interrupted while waiting for Momento's answer")
+            raise RotationError(
+                f"interrupted while Momento was refreshing {record.name!r}: if the request reached Momento, the old "
+                "refresh token is spent and the new key was never received. The old key keeps working until "
+                f"{local_time(record.expires_at)}. Rotate again; if Momento then refuses the refresh token, make a "
+                "new key and import it as the replacement (--replaces)") from None
         except MomentoError as exc:
             detail = str(exc)
             self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=detail)
@@ -172,6 +188,12 @@ class Rotator:
                 raise RotationError(f"not rotated here: another momento-keys process was rotating {record.name!r} at "
                                     "the same time and spent its refresh token first (`momento-keys list` shows its "
                                     "new key). Nothing changed here.") from None
+            if self._interrupted_before(record):
+                raise RotationError(
+                    f"not rotated: {detail} An earlier rotation of {record.name!r} was interrupted after its request "
+                    "was sent, so Momento has probably spent this refresh token then. The old key keeps working until "
+                    f"{local_time(record.expires_at)}: make a new key and import it as the replacement "
+                    "(--replaces)", transient=exc.transient) from None
             raise RotationError(f"not rotated: {detail} The old key is unchanged and still works.",
                                 transient=exc.transient) from None
         except ValueError as exc:
@@ -183,9 +205,18 @@ class Rotator:
         except (Exception, KeyboardInterrupt) as exc:
             reason = str(exc) if isinstance(exc, VaultError) else f"interrupted or failed: {type(exc).__name__}"
             raise self._rescued(rotation_id, record, generated, f"the keyring refused it ({reason})") from None
-        new_fp = inspect_key(generated.api_key, endpoint=generated.endpoint).fingerprint
-        self.store.update_rotation(rotation_id, "generated", now=keeper.now(), new_fingerprint=new_fp)
-        return self._finish(rotation_id, record, generated)
+        try:
+            try:
+                new_fp = inspect_key(generated.api_key, endpoint=generated.endpoint).fingerprint
+            except ValueError:
+                new_fp = None  # _finish rescues an answer that fails our checks
+            self.store.update_rotation(rotation_id, "generated", now=keeper.now(), new_fingerprint=new_fp)
+            return self._finish(rotation_id, record, generated)
+        except (KeyboardInterrupt, StoreError) as exc:
+            why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"the database refused a step ({exc})"
+            raise RotationError(f"{why} after Momento made the new key of {record.name!r}: the new pair is parked "
+                                "safely in the keyring, and the next `momento-keys rotate` (or the dashboard, or "
+                                "`doctor --adopt`) completes the rotation", resumable=True) from None
 
     def _rescued(self, rotation_id: int, old: KeyRecord, generated: GeneratedKey, why: str) -> RotationError:
         """The new pair could not be kept in the keyring: it goes to a rescue file (the one
@@ -246,6 +277,7 @@ class Rotator:
             raise RotationError(f"the new key is safe in the keyring but the database refused the change ({exc}); "
                                 "run the rotation again to resume", resumable=True) from None
         self.vault.delete_pending(old.fingerprint)
+        self.store.journal_remove(_pending(old.fingerprint))
         return self._wrap_up(rotation_id, old, new, generated.api_key, generated.endpoint)
 
     def _wrap_up(self, rotation_id: int, old: KeyRecord, new: KeyRecord, api_key: str,
@@ -294,6 +326,11 @@ class Rotator:
                 # the bookkeeping after it (verify, reminders, done) is left.
                 results.append(self._wrap_up(rot["id"], old, filed, self.vault.get(filed.fingerprint),
                                              filed.endpoint))
+            elif rot["state"] == "unsaved":
+                if self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(),
+                                              detail=f"rescued: {rot['detail']}", only_from="unsaved"):
+                    results.append(f"{rot['old_name']!r}: the new key of an earlier rotation could not be stored and "
+                                   f"went to a rescue file ({rot['detail']}); import it with --replaces")
             elif rot["state"] == "stored" and rot["new_id"]:
                 if self.store.update_rotation(rot["id"], "done", now=self.keeper.now(), detail="resumed",
                                               only_from="stored"):
@@ -310,12 +347,22 @@ class Rotator:
 
     def _rotated_elsewhere(self, record: KeyRecord, rotation_id: int, since: int) -> bool:
         """Was `record` rotated (or is it being rotated) by another process meanwhile?
-        (Its refresh being refused is then no sign that anything is wrong with the key.)"""
+        (Its refresh being refused is then no sign that anything is wrong with the key.)
+        Rotations that ended (failed, interrupted, abandoned) are no other process."""
         try:
             if self.store.get(record.id).lifecycle is not Lifecycle.ACTIVE:  # type: ignore[arg-type]
                 return True
-            return any(r["old_id"] == record.id and r["id"] != rotation_id and r["state"] != "failed"
+            return any(r["old_id"] == record.id and r["id"] != rotation_id and r["state"] not in _ENDED
                        and r["started_at"] >= since - 60 for r in self.store.rotations(record.id))  # type: ignore[arg-type]
+        except StoreError:
+            return False
+
+    def _interrupted_before(self, record: KeyRecord) -> bool:
+        """Did an earlier rotation of `record` stop after its request may have reached Momento?"""
+        try:
+            return any(r["old_id"] == record.id and (r["state"] == "interrupted" or (
+                r["state"] == "abandoned" and "no new key" in r["detail"]))
+                for r in self.store.rotations(record.id))  # type: ignore[arg-type]
         except StoreError:
             return False
 
@@ -332,13 +379,25 @@ class Rotator:
         nothing. (Windows caps an entry at 1280 characters; a pair too long for
         that is parked as two entries, as before.)
         """
+        # Journalled first, as every keyring write is: doctor finds a parked pair whose rotation
+        # record was lost (deleted key, damaged database) and `doctor --adopt` files it.
+        self.store.journal_add(_pending(old_fingerprint), self._parked_name(old_fingerprint), "v1", now=self.keeper.now())
         packed = json.dumps({"parked": _PARKED, "api_key": generated.api_key,
                              "refresh_token": generated.refresh_token, "endpoint": generated.endpoint,
                              "valid_until": generated.valid_until}, separators=(",", ":"))
-        if sys.platform == "win32" and len(packed) > WINDOWS_MAX_SECRET:
-            self.vault.put_pending(old_fingerprint, generated.api_key, generated.refresh_token)
-        else:
-            self.vault.put_pending(old_fingerprint, packed, None)
+        try:
+            if sys.platform == "win32" and len(packed) > WINDOWS_MAX_SECRET:
+                self.vault.put_pending(old_fingerprint, generated.api_key, generated.refresh_token)
+            else:
+                self.vault.put_pending(old_fingerprint, packed, None)
+        except (Exception, KeyboardInterrupt):
+            if not self.vault.has(_pending(old_fingerprint)):
+                self.store.journal_remove(_pending(old_fingerprint))
+            raise
+
+    def _parked_name(self, old_fingerprint: str) -> str:
+        holder = self._record_holding(old_fingerprint)
+        return f"{holder.name} (new)" if holder is not None else "rotated key (new)"
 
     def link_replacement(self, old: KeyRecord, new: KeyRecord) -> None:
         """A manual rotation: `new` (made in the wizard or the console) replaces `old`."""
