@@ -37,12 +37,12 @@ from tui import cli
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType
 from tui.core.permissions import ALL_DATA_READ_WRITE
-from tui.services import store as store_mod
 from tui.services import vault as vault_mod
 from tui.services.config import Settings
 from tui.services.keeper import Keeper
 from tui.services.momento import ErrorCode, MomentoApi, MomentoError, VerifyResult
 from tui.services.store import SCHEMA_VERSION, Store
+from tui.services.store import schema as store_schema
 from tui.services.vault import SERVICE, MemoryKeyring, Vault, VaultError
 
 TIMEOUT = 0.3          # seconds per attempt, for the hang cases
@@ -701,7 +701,7 @@ async def test_detail_view_with_a_locked_keyring_does_not_claim_missing(keeper: 
 def test_database_locked_beyond_the_busy_timeout(run: Cli, fake_momento: FakeMomento, sleeps: Sleeps,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     seed_admin(run, fake_momento)
-    monkeypatch.setattr(store_mod, "BUSY_TIMEOUT_MS", 150)
+    monkeypatch.setattr(store_schema, "BUSY_TIMEOUT_MS", 150)
     before = run.state()
     blocker = sqlite3.connect(run.db, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")

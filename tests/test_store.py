@@ -154,8 +154,6 @@ def test_data_version_sees_other_connections(db_path: Path):
 
 
 def test_busy_database_gives_a_sentence(db_path: Path, monkeypatch):
-    import tui.services.store as store_mod
-
     s = Store(db_path)
     blocker = sqlite3.connect(db_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
@@ -172,11 +170,11 @@ def test_busy_database_gives_a_sentence(db_path: Path, monkeypatch):
 
 def test_v1_database_is_upgraded_with_its_data(tmp_path: Path):
     """A database written by schema 1 gains the reminder tables and keeps every record."""
-    from tui.services import store as store_mod
+    from tui.services.store import schema
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for statement in store_mod._split(store_mod._MIGRATIONS[1]):
+    for statement in schema.split(schema.MIGRATIONS[1]):
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO keys (name, kind, fingerprint, created_at, updated_at) "
