@@ -102,7 +102,7 @@ def test_migration_from_empty_file_is_one_transaction(tmp_path: Path):
 
 def test_corrupt_file_gives_clear_message_and_is_untouched(tmp_path: Path):
     path = tmp_path / "k.db"
-    junk = b"this is not a database at all" * 100
+    junk = b"SQLite format 3\x00" + b"this page is damaged beyond repair" * 100  # an SQLite file, damaged
     path.write_bytes(junk)
     with pytest.raises(StoreError) as info:
         Store(path)
@@ -184,3 +184,65 @@ def test_v1_database_is_upgraded_with_its_data(tmp_path: Path):
     assert [r.name for r in reader.all()] == ["legacy"]
     assert reader.schema_version() == SCHEMA_VERSION
     assert reader.due_reminders(NOW) == []
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_nothing_is_written_beside_it(tmp_path: Path):
+    """`--db /etc/passwd`: not a damaged database of ours, so no copy is made next to it."""
+    from tui.services.store import NotOurs
+
+    path = tmp_path / "passwd"
+    text = b"root:x:0:0:root:/root:/bin/bash\n" * 20
+    path.write_bytes(text)
+    for readonly in (False, True):
+        with pytest.raises(NotOurs, match="not a momento-keys database"):
+            Store(path, readonly=readonly)
+    assert path.read_bytes() == text and sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]
+    (tmp_path / "folder.db").mkdir()
+    with pytest.raises(NotOurs, match="is a folder"):
+        Store(tmp_path / "folder.db")
+
+
+def test_a_database_from_a_newer_version_is_not_changed_at_all(db_path: Path):
+    """Not even switched to WAL by an ordinary (read-write) open, as `list` and `check` do."""
+    Store(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = db_path.read_bytes()
+    store = Store(db_path)
+    assert store.readonly and "newer momento-keys" in (store.readonly_reason or "")
+    assert store.all() == []
+    store.close()
+    assert db_path.read_bytes() == before
+    assert not Path(f"{db_path}-wal").exists() and not Path(f"{db_path}-shm").exists()
+
+
+def test_a_damaged_page_is_found_before_the_first_write(tmp_path: Path):
+    """A write to a database with a damaged page is refused with the damaged-database message
+    (it once wrote around the damage, then died with a raw IntegrityError)."""
+    from tests.conftest import make_v1
+    from tui.core.keys import inspect_text
+    from tui.services.keeper import record_from
+
+    path = tmp_path / "k.db"
+    store = Store(path)
+    for i in range(300):
+        store.add(record_from(inspect_text(make_v1(expires=2_000_000_000 + i)), f"key {i:03d}"), now=1)
+    store.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 6 * page
+    data[3 * page + 200: 3 * page + 1200] = b"\xff" * 1000  # one interior page scribbled over
+    path.write_bytes(bytes(data))
+    Path(f"{path}-wal").unlink(missing_ok=True)
+    from tui.services.keeper import Keeper
+    from tui.services.vault import MemoryKeyring, Vault
+
+    vault = Vault(MemoryKeyring())
+    vault.probe()
+    keeper = Keeper(Store(path), vault)
+    with pytest.raises(StoreError) as info:
+        keeper.import_key(inspect_text(make_v1()), "new key")
+    assert "damaged" in str(info.value)
+    assert vault.backend.entries == {}  # refused before the keyring was written

@@ -7,14 +7,14 @@ journal, rotations in progress, meta). Callers import from here only.
 
 from __future__ import annotations
 
-from .errors import CorruptStore, DuplicateKey, DuplicateName, ReadOnlyStore, StoreError, backup_corrupt
+from .errors import CorruptStore, DuplicateKey, DuplicateName, NotOurs, ReadOnlyStore, StoreError, backup_corrupt
 from .journal import Journal
 from .keys import Keys
 from .reminders import Reminders
 from .schema import SCHEMA_VERSION
 
 __all__ = [
-    "SCHEMA_VERSION", "CorruptStore", "DuplicateKey", "DuplicateName", "ReadOnlyStore",
+    "SCHEMA_VERSION", "CorruptStore", "DuplicateKey", "DuplicateName", "NotOurs", "ReadOnlyStore",
     "Store", "StoreError", "backup_corrupt",
 ]
 

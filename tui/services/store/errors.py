@@ -31,6 +31,10 @@ class ReadOnlyStore(StoreError):
     pass
 
 
+class NotOurs(StoreError):
+    """The file is not a momento-keys database at all: never copied, moved or written."""
+
+
 class CorruptStore(StoreError):
     def __init__(self, message: str, backup: Path | None) -> None:
         super().__init__(message)
@@ -57,6 +61,19 @@ def backup_corrupt(path: Path) -> Path | None:
     return target
 
 
+def _disk_full(path: Path) -> bool:
+    """Is the filesystem holding the database (all but) full? SQLite often reports a full disk
+    only as "disk I/O error", when the WAL or a temporary file cannot grow."""
+    if str(path) == ":memory:":
+        return False
+    import shutil
+
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def friendly(exc: sqlite3.Error, path: Path) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
@@ -71,8 +88,11 @@ def friendly(exc: sqlite3.Error, path: Path) -> StoreError:
         )
     if "readonly" in text or "read-only" in text or "attempt to write" in text:
         return ReadOnlyStore(f"the database {path} is read-only ({text})")
-    if "disk" in text and "full" in text:
-        return StoreError(f"the disk holding {path} is full; nothing was changed")
+    if ("disk" in text and "full" in text) or _disk_full(path):
+        return StoreError(f"the disk holding {path} is full; nothing was changed. Free some space and try again")
+    if "disk I/O error" in text:
+        return StoreError(f"the disk holding {path} failed a read or write (SQLite: disk I/O error; is it "
+                          "removed, read-only or failing?); nothing was changed")
     if "unable to open" in text:
         return StoreError(f"cannot open the database {path}: {text}")
     return StoreError(f"database error in {path}: {text}")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
-from .errors import ReadOnlyStore, friendly
+from .errors import CorruptStore, NotOurs, ReadOnlyStore, StoreError, friendly
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000
@@ -146,6 +146,26 @@ def secure_create(path: Path) -> None:
         os.close(fd)
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_is_sqlite(path: Path) -> None:
+    """Refuse, before SQLite opens it, a file that is not an SQLite database at all (``--db
+    /etc/passwd``): it is nobody's damaged database, so nothing is copied or written beside it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise NotOurs(f"{path} is a folder, not a momento-keys database; give a file path with --db") from None
+    except OSError:
+        return  # SQLite reports it with the right words (permission denied, ...)
+    if head and head != SQLITE_HEADER:
+        raise NotOurs(f"{path} is not a momento-keys database (not an SQLite file); nothing was written. Give the "
+                      "path of your key database with --db or MOMENTO_KEYS_DB, or a new file name to start one")
+
+
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
 
@@ -161,6 +181,9 @@ class Database:
         # One connection, shared by the UI thread and workers: the lock keeps
         # each transaction whole.
         self._lock = threading.RLock()
+        self._checked = False  # damage check done before this connection's first write
+        if str(path) != ":memory:":
+            check_is_sqlite(self.path)
         try:
             if readonly:
                 if not self.path.exists():
@@ -177,18 +200,25 @@ class Database:
                     self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
                 )
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if not readonly:
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                # Not ours to change in any way (not even its journal mode): read it as it is.
+                self.readonly_reason = (
+                    f"the database was written by a newer momento-keys (schema {version}, "
+                    f"this one knows {SCHEMA_VERSION}); opened read-only — upgrade momento-keys to make changes"
+                )
+                if not readonly and str(path) != ":memory:":
+                    self._conn.close()
+                    self._conn = _connect_readonly(self.path)
+                    self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            elif not readonly:
                 # A filesystem that refuses WAL (some network mounts) keeps its own
                 # journal mode: slower under concurrency, still correct.
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            version = self.schema_version()
             if version > SCHEMA_VERSION:
-                self.readonly_reason = (
-                    f"the database was written by a newer momento-keys (schema {version}, "
-                    f"this one knows {SCHEMA_VERSION}); opened read-only — upgrade momento-keys to make changes"
-                )
+                pass
             elif not readonly:
                 self._migrate()
             elif version < SCHEMA_VERSION and str(path) != ":memory:":
@@ -223,7 +253,17 @@ class Database:
         if self.readonly_reason:
             raise ReadOnlyStore(f"no changes can be made: {self.readonly_reason}")
         with self._lock:
+            if not self._checked:
+                self._check_damage()
             yield from self._transaction()
+
+    def _check_damage(self) -> None:
+        """Before this connection's first write: a database with a damaged page is never written
+        (SQLite may otherwise write around the damage, then fail half-way)."""
+        result = self._read("PRAGMA quick_check(1)")
+        if result and result[0][0] != "ok":
+            raise friendly(sqlite3.DatabaseError(f"database disk image is malformed ({result[0][0]})"), self.path)
+        self._checked = True
 
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
@@ -232,10 +272,15 @@ class Database:
             raise friendly(exc, self.path) from None
         try:
             yield self._conn
-        except sqlite3.IntegrityError:
-            # Left as is: callers turn a UNIQUE violation into DuplicateName.
-            self._conn.execute("ROLLBACK")
-            raise
+        except sqlite3.IntegrityError as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            if str(exc).startswith("UNIQUE constraint failed"):
+                raise  # callers turn a UNIQUE violation into DuplicateName
+            # Any other constraint failing on our own schema means damage (or a bug): never raw.
+            self._checked = False
+            self._check_damage()
+            raise StoreError(f"database error in {self.path}: {exc}") from None
         except sqlite3.Error as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
