@@ -750,7 +750,7 @@ def test_database_locked_beyond_the_busy_timeout(run: Cli, fake_momento: FakeMom
 
 def test_corrupt_database_is_kept_backed_up_and_explained(run: Cli) -> None:
     run.db.parent.mkdir(parents=True)
-    junk = b"definitely not SQLite " * 500
+    junk = b"SQLite format 3\x00" + b"definitely not a readable database " * 500  # an SQLite file, damaged
     run.db.write_bytes(junk)
     for argv, code in ((["list"], 1), (["import", "--name", "x"], 1), (["check"], 3), (["reminders"], 1)):
         line = run(*argv, stdin=make_v1()).one_error(code)
