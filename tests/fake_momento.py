@@ -115,7 +115,17 @@ class _State:
     used_refresh_tokens: set[str] = field(default_factory=set)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
-    bad: dict[str, int | None] = field(default_factory=dict)  # method -> remaining (None: always)
+    bad: dict[str, _Bad] = field(default_factory=dict)
+
+
+@dataclass
+class _Bad:
+    """How to spoil the answers of one method (see :meth:`FakeMomento.bad_response`)."""
+
+    remaining: int | None  # None: every call
+    omit: frozenset[str]
+    endpoint: str | None
+    garble_key: bool
 
 
 class _AbortError(Exception):
@@ -260,16 +270,29 @@ class FakeMomento:
             else:
                 self._state.delays.pop(method, None)
 
-    def bad_response(self, method: str, count: int | None = 1) -> None:
-        """Answer the next ``count`` calls (None: all) of ``method`` with empty fields.
+    def bad_response(
+        self,
+        method: str,
+        count: int | None = 1,
+        *,
+        omit: tuple[str, ...] = ("api_key", "endpoint", "refresh_token"),
+        endpoint: str | None = None,
+        garble_key: bool = False,
+    ) -> None:
+        """Spoil the answers of the next ``count`` calls (None: all) of ``method``.
 
         The request is still processed (a key is issued), as a buggy proxy
-        would do; only the answer loses ``api_key``, ``endpoint`` and
-        ``refresh_token``.
+        would do; only the answer changes: the fields named in ``omit`` (any of
+        ``api_key``, ``endpoint``, ``refresh_token``, ``valid_until``) are left
+        empty, ``endpoint`` replaces the cell in the answer, and ``garble_key``
+        answers with a JWT whose claims do not decode.
         """
         self._check_method(method)
+        unknown = set(omit) - {"api_key", "endpoint", "refresh_token", "valid_until"}
+        if unknown:
+            raise ValueError(f"cannot omit {sorted(unknown)}")
         with self._state.lock:
-            self._state.bad[method] = count
+            self._state.bad[method] = _Bad(count, frozenset(omit), endpoint, garble_key)
 
     def reset_faults(self) -> None:
         with self._state.lock:
@@ -341,17 +364,25 @@ class FakeMomento:
             raise _AbortError(fault.code, fault.details)
         return metadata
 
-    def _take_bad(self, method: str) -> bool:
+    def _answer(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields of an answer, spoiled as :meth:`bad_response` asked (once per call)."""
         with self._state.lock:
-            if method not in self._state.bad:
-                return False
-            remaining = self._state.bad[method]
-            if remaining is not None:
-                if remaining <= 1:
+            bad = self._state.bad.get(method)
+            if bad is None:
+                return fields
+            if bad.remaining is not None:
+                bad.remaining -= 1
+                if bad.remaining <= 0:
                     del self._state.bad[method]
-                else:
-                    self._state.bad[method] = remaining - 1
-            return True
+        fields = dict(fields)
+        if bad.endpoint is not None:
+            fields["endpoint"] = bad.endpoint
+        if bad.garble_key:
+            header, _claims, signature = fields["api_key"].split(".")
+            garbled = f"{header}.{base64.urlsafe_b64encode(b'not json').decode().rstrip('=')}.{signature}"
+            fields["api_key"] = garbled
+            _register(garbled, self.cell)
+        return {name: value for name, value in fields.items() if name not in bad.omit}
 
     def _authenticate(self, metadata: dict[str, str], body_token: str | None) -> IssuedToken:
         header = metadata.get("authorization", "")
@@ -456,13 +487,16 @@ class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
             if valid_for <= 0:
                 raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "valid_for_seconds must be > 0")
         issued = fake._issue("api_key", request.permissions, valid_for, request.description)
-        if fake._take_bad("GenerateApiToken"):
-            return auth_pb2._GenerateApiTokenResponse(valid_until=issued.expires_at or 0)
         return auth_pb2._GenerateApiTokenResponse(
-            api_key=issued.token,
-            refresh_token=issued.refresh_token or "",
-            endpoint=fake.cell,
-            valid_until=issued.expires_at or 0,
+            **fake._answer(
+                "GenerateApiToken",
+                {
+                    "api_key": issued.token,
+                    "refresh_token": issued.refresh_token or "",
+                    "endpoint": fake.cell,
+                    "valid_until": issued.expires_at or 0,
+                },
+            )
         )
 
     @_guarded("RefreshApiToken")
@@ -480,13 +514,16 @@ class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
         issued = fake._issue(
             "api_key", caller.permissions, caller.valid_for_seconds, caller.description
         )
-        if fake._take_bad("RefreshApiToken"):
-            return auth_pb2._RefreshApiTokenResponse(valid_until=issued.expires_at or 0)
         return auth_pb2._RefreshApiTokenResponse(
-            api_key=issued.token,
-            refresh_token=issued.refresh_token or "",
-            endpoint=fake.cell,
-            valid_until=issued.expires_at or 0,
+            **fake._answer(
+                "RefreshApiToken",
+                {
+                    "api_key": issued.token,
+                    "refresh_token": issued.refresh_token or "",
+                    "endpoint": fake.cell,
+                    "valid_until": issued.expires_at or 0,
+                },
+            )
         )
 
 
@@ -509,10 +546,11 @@ class _TokenServicer(_Servicer, token_pb2_grpc.TokenServicer):
                 f"disposable tokens can be valid for at most {fake.max_disposable_seconds} seconds",
             )
         issued = fake._issue("disposable", request.permissions, valid_for)
-        if fake._take_bad("GenerateDisposableToken"):
-            return token_pb2._GenerateDisposableTokenResponse(valid_until=issued.expires_at or 0)
         return token_pb2._GenerateDisposableTokenResponse(
-            api_key=issued.token, endpoint=fake.cell, valid_until=issued.expires_at or 0
+            **fake._answer(
+                "GenerateDisposableToken",
+                {"api_key": issued.token, "endpoint": fake.cell, "valid_until": issued.expires_at or 0},
+            )
         )
 
 
@@ -547,14 +585,18 @@ ISSUED_SECRETS: set[str] = set()
 _unregistered_issue = FakeMomento._issue
 
 
-def _issue_and_register(self: FakeMomento, *args: Any, **kwargs: Any) -> IssuedToken:
-    issued = _unregistered_issue(self, *args, **kwargs)
-    sdk_style = json.dumps({"endpoint": self.cell, "api_key": issued.token})
+def _register(token: str, cell: str) -> None:
+    sdk_style = json.dumps({"endpoint": cell, "api_key": token})
     ISSUED_SECRETS.update({
-        issued.token,
-        wrap_v1(issued.token, self.cell),
+        token,
+        wrap_v1(token, cell),
         base64.b64encode(sdk_style.encode()).decode(),
     })
+
+
+def _issue_and_register(self: FakeMomento, *args: Any, **kwargs: Any) -> IssuedToken:
+    issued = _unregistered_issue(self, *args, **kwargs)
+    _register(issued.token, self.cell)
     if issued.refresh_token:
         ISSUED_SECRETS.add(issued.refresh_token)
     return issued

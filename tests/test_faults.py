@@ -19,7 +19,7 @@ import sqlite3
 import stat
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import keyring.backends.null
 import pytest
 from keyring.errors import InitError, KeyringLocked, PasswordSetError
 
+from tests.cli_support import cli_env, run_cli
 from tests.conftest import SecretScanner, console_json, make_v1, test_secrets
 from tests.fake_momento import FakeMomento
 from tui import cli
@@ -392,6 +393,34 @@ def test_a_failed_rotation_leaves_a_key_that_still_verifies(run: Cli, fake_momen
     again = run("rotate", "worker", "--endpoint-override", fake_momento.override)
     assert again.code == 0, again.err
     assert "Rotated 'worker'" in again.out
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never says a word (not even HTTP/2's SETTINGS):
+    the kernel completes the handshakes into the backlog, and nobody ever reads."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield int(sock.getsockname()[1])
+
+
+def test_verify_against_a_server_that_never_answers_prints_only_its_message(tmp_path: Path, silent_port: int):
+    """Issue 11, item 17: every attempt used to leave gRPC events for a closed asyncio loop,
+    printed as "Event loop is closed" tracebacks before the message. A real process, so that
+    stderr is exactly what a person would see."""
+    env = cli_env(tmp_path, HOME=str(tmp_path / "home"))
+    key = FakeMomento().superuser_key()
+    imported = run_cli(env, "import", "--name", "admin", "--allow-insecure-keyring", stdin=key)
+    assert imported.returncode == 0, imported.stderr
+
+    p = run_cli(env, "verify", "admin", "--endpoint-override", f"127.0.0.1:{silent_port}", "--timeout", "0.5")
+
+    assert p.returncode == 3, (p.stdout, p.stderr)
+    assert "Event loop is closed" not in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert [x for x in p.stderr.splitlines() if not x.startswith("momento-keys: note:")] == [], p.stderr
+    [line] = p.stdout.splitlines()
+    assert line.startswith("admin: UNKNOWN") and f"127.0.0.1:{silent_port}" in line, line
 
 
 # ---- keyring faults ---------------------------------------------------------------------

@@ -654,6 +654,128 @@ def test_missing_fields_are_a_bad_response(
     assert error.outcome_unknown is (method != "GenerateDisposableToken")
 
 
+# --- odd answers are kept, with what was odd (never lost) ------------------------------
+
+CALL_OF = {
+    "GenerateApiToken": lambda api, fake, key, refresh: api.generate_api_key(
+        fake.superuser_key(), None, ALL_DATA_READ_WRITE, 3600
+    ),
+    "RefreshApiToken": lambda api, fake, key, refresh: api.refresh_api_key(key, refresh, None),
+    "GenerateDisposableToken": lambda api, fake, key, refresh: api.generate_disposable_token(
+        fake.superuser_key(), None, ALL_DATA_READ_WRITE, 600
+    ),
+}
+
+
+def odd_call(fake: FakeMomento, api: MomentoApi, method: str, **spoil: Any) -> GeneratedKey:
+    fine, refresh = fake.issue_key()
+    fake.bad_response(method, **spoil)
+    return CALL_OF[method](api, fake, fine, refresh)
+
+
+def issued_by_fake(fake: FakeMomento, key: GeneratedKey) -> None:
+    """The key handed back is the one the fake made (nothing was swapped or dropped)."""
+    assert fake.token_info(inner_jwt(key.api_key)) is not None
+
+
+@pytest.mark.parametrize("method", list(CALL_OF))
+def test_an_answer_without_endpoint_is_paired_with_the_endpoint_asked(
+    fake_momento: FakeMomento, api: MomentoApi, method: str
+) -> None:
+    key = odd_call(fake_momento, api, method, omit=("endpoint",))
+    issued_by_fake(fake_momento, key)
+    assert key.endpoint == DEFAULT_CELL  # the caller's key names this cell
+    assert json.loads(base64.b64decode(key.api_key))["endpoint"] == DEFAULT_CELL
+    [oddity] = key.oddities
+    assert "had no endpoint" in oddity and DEFAULT_CELL in oddity
+    assert key.valid_until is not None
+
+
+@pytest.mark.parametrize("method", list(CALL_OF))
+def test_an_answer_with_an_unusable_endpoint_is_kept(
+    fake_momento: FakeMomento, api: MomentoApi, method: str
+) -> None:
+    key = odd_call(fake_momento, api, method, omit=(), endpoint="cell-9.example.com:8443/x")
+    issued_by_fake(fake_momento, key)
+    assert key.endpoint == DEFAULT_CELL
+    [oddity] = key.oddities
+    assert "'cell-9.example.com:8443/x'" in oddity and "not usable" in oddity
+
+
+@pytest.mark.parametrize("method", list(CALL_OF))
+def test_an_answer_without_expiry_is_kept_with_no_expiry(
+    fake_momento: FakeMomento, api: MomentoApi, method: str
+) -> None:
+    key = odd_call(fake_momento, api, method, omit=("valid_until",))
+    issued_by_fake(fake_momento, key)
+    assert key.valid_until is None
+    [oddity] = key.oddities
+    assert "Momento sent no expiry" in oddity
+    assert (key.refresh_token is not None) is (method != "GenerateDisposableToken")
+
+
+@pytest.mark.parametrize("method", ["GenerateApiToken", "RefreshApiToken"])
+def test_an_answer_without_refresh_token_is_kept(
+    fake_momento: FakeMomento, api: MomentoApi, method: str
+) -> None:
+    key = odd_call(fake_momento, api, method, omit=("refresh_token",))
+    issued_by_fake(fake_momento, key)
+    assert key.refresh_token is None and key.valid_until is not None
+    [oddity] = key.oddities
+    assert "no refresh token" in oddity
+
+
+def test_a_never_expiring_key_needs_no_refresh_token(
+    fake_momento: FakeMomento, api: MomentoApi
+) -> None:
+    key = api.generate_api_key(fake_momento.superuser_key(), None, ALL_DATA_READ_WRITE, None)
+    assert key.oddities == ()
+
+
+@pytest.mark.parametrize("method", list(CALL_OF))
+def test_a_key_that_does_not_decode_is_kept_as_sent(
+    fake_momento: FakeMomento, api: MomentoApi, method: str
+) -> None:
+    key = odd_call(fake_momento, api, method, omit=(), garble_key=True)
+    raw = inner_jwt(key.api_key)
+    assert raw.count(".") == 2 and fake_momento.token_info(raw) is None  # the garbled one
+    assert key.endpoint == DEFAULT_CELL
+    [oddity] = key.oddities
+    assert "does not read as a Momento key" in oddity
+    assert raw not in oddity
+
+
+def test_several_oddities_at_once(fake_momento: FakeMomento, api: MomentoApi) -> None:
+    key = odd_call(
+        fake_momento, api, "RefreshApiToken", omit=("endpoint", "valid_until", "refresh_token")
+    )
+    issued_by_fake(fake_momento, key)
+    assert (key.endpoint, key.valid_until, key.refresh_token) == (DEFAULT_CELL, None, None)
+    assert len(key.oddities) == 3
+
+
+def test_no_endpoint_anywhere_still_keeps_the_key(
+    fake_momento: FakeMomento, api: MomentoApi
+) -> None:
+    # A v2 caller key names no endpoint, and the override is the whole address.
+    fake_momento.bad_response("GenerateApiToken", omit=("endpoint",))
+    key = api.generate_api_key(fake_momento.superuser_v2_key(), None, ALL_DATA_READ_WRITE, 60)
+    assert key.endpoint == ""
+    issued_by_fake(fake_momento, key)
+    [oddity] = key.oddities
+    assert "none is known here" in oddity
+
+
+def test_odd_answers_hide_their_secrets(fake_momento: FakeMomento, api: MomentoApi) -> None:
+    key = odd_call(
+        fake_momento, api, "GenerateApiToken", omit=("valid_until",), endpoint="x/" + "A" * 40
+    )
+    text = " ".join(key.oddities) + repr(key)
+    assert key.api_key not in text and inner_jwt(key.api_key) not in text
+    assert key.refresh_token is not None and key.refresh_token not in text
+    assert "A" * 40 not in text  # token-shaped text from the server is redacted
+
+
 def test_verify_maps_injected_faults(fake_momento: FakeMomento, api: MomentoApi) -> None:
     su = fake_momento.superuser_key()
     expectations = {

@@ -1013,7 +1013,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except ValueError as exc:  # the stored secret is not a usable key, or a bad endpoint: nothing was sent
         raise CliError(f"{acting.name!r} cannot be used: {str(exc).rstrip('.')}; nothing was generated") from None
     except Exception as exc:  # a bug or an SDK surprise: say what, without a traceback or a secret
-        from .services.momento import _scrub
+        from .core.text import scrub as _scrub
 
         maybe = "" if args.disposable else "; the key may have been created anyway: check the Momento console"
         detail = _scrub(f"{type(exc).__name__}: {exc}", [secret])
@@ -1067,7 +1067,7 @@ def _quote(text: str) -> str:
 def _reason(exc: BaseException, generated) -> str:
     """Why storing failed, in one line without a secret."""
     from .services.keeper import KeeperError
-    from .services.momento import _scrub
+    from .core.text import scrub as _scrub
     from .services.store import StoreError
     from .services.vault import VaultError
 
@@ -1195,7 +1195,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     try:
         result = api.verify(secret, record.endpoint)
     except Exception as exc:  # verify reports failures in its result; this is a bug or an SDK surprise
-        from .services.momento import VerifyResult, _scrub
+        from .core.text import scrub as _scrub
+        from .services.momento import VerifyResult
 
         result = VerifyResult("unknown", "Could not check the key: unexpected failure "
                                          f"({_scrub(f'{type(exc).__name__}: {exc}', [secret])}).")
