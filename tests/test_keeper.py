@@ -122,11 +122,14 @@ def test_a_secret_left_without_its_record_is_found_and_adopted(keeper: Keeper, m
     key = make_v1()
     refresh = "rt-orphan-123456"
 
+    class Killed(BaseException):
+        """SIGKILL between the keyring write and the record (no handler runs; Ctrl-C cleans up)."""
+
     def crash(*a, **k):
-        raise KeyboardInterrupt("killed between the keyring write and the record")
+        raise Killed()
 
     monkeypatch.setattr(keeper.store, "add", crash)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Killed):
         keeper.import_key(inspect_text(console_json(key, None, refresh)), "orders prod")
     monkeypatch.undo()
     assert keeper.store.count() == 0

@@ -48,7 +48,7 @@ class Issued:
 
     def download_json(self) -> str:
         g = self.generated
-        return download_json(g.api_key, g.refresh_token, g.valid_until, g.endpoint)
+        return download_json(g.api_key, g.refresh_token, g.valid_until, g.endpoint, expiry_known=g.expiry_known)
 
 
 class Issuer:
@@ -111,7 +111,7 @@ class Issuer:
 
     def oddities(self, generated: GeneratedKey) -> list[str]:
         """What looked odd in Momento's answer (it is kept anyway)."""
-        notes = list(getattr(generated, "oddities", ()) or ())
+        notes = list(generated.oddities)
         if generated.valid_until is not None and generated.valid_until <= self.keeper.now():
             notes.append(f"Momento says this key expires on {local_time(generated.valid_until)}, which is already "
                          "past: check the clock of this machine, then verify the key")

@@ -95,8 +95,11 @@ def inspect_generated(generated: "GeneratedKey", *, source: str) -> Inspection:
     from ..core.keys import inspect_key
     from ..core.model import ExpirySource
 
+    inspection = inspect_key(generated.api_key, endpoint=generated.endpoint)
+    if not generated.expiry_known:  # Momento sent no expiry: the key's own exp claim, if any
+        return replace(inspection, refresh_token=generated.refresh_token, source=source)
     return replace(
-        inspect_key(generated.api_key, endpoint=generated.endpoint),
+        inspection,
         expires_at=generated.valid_until,
         expiry_source=ExpirySource.VALID_UNTIL,
         refresh_token=generated.refresh_token,
@@ -179,7 +182,7 @@ class Keeper:
             if stored:
                 self._take_back(record.fingerprint)
             raise KeeperError(str(exc)) from None
-        except StoreError:
+        except (Exception, KeyboardInterrupt):  # StoreError, or an interrupt: nothing half-stored stays
             if stored:
                 self._take_back(record.fingerprint)
             raise

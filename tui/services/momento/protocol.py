@@ -38,6 +38,9 @@ class GeneratedKey:
     endpoint: str
     valid_until: int | None
     oddities: tuple[str, ...] = ()
+    # False when Momento sent no expiry for a key asked to expire: `valid_until` None then
+    # means "unknown", not "never".
+    expiry_known: bool = True
 
 
 VerifyStatus = Literal["valid", "restricted", "invalid", "unknown"]

@@ -240,6 +240,7 @@ def key_from_answer(
         endpoint=endpoint,
         valid_until=valid_until,
         oddities=tuple(oddities),
+        expiry_known=not (expect_expiry and valid_until is None),
     )
 
 
