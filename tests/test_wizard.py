@@ -19,6 +19,7 @@ from tui.core.model import KeyType, Kind
 from tui.screens.import_key import ImportScreen
 from tui.screens.wizard import WizardScreen
 from tui.services.config import Settings
+from tui.services.context import Services
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
 from tui.services.store import Store
@@ -40,10 +41,20 @@ def wkeeper(db_path, real_clock) -> Keeper:
     return Keeper(Store(db_path), vault, Settings(), real_clock)
 
 
-def make_app(keeper: Keeper, server: FakeMomento) -> MomentoKeysApp:
-    return MomentoKeysApp(keeper, tick=False, watch_interval=0,
-                          api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1,
-                                                         backoff=0.01))
+def with_services(app: MomentoKeysApp, keeper: Keeper, api_factory) -> MomentoKeysApp:
+    # Screens reach the services through `app.services` (tui.screens.base); until tui.app
+    # builds that object itself, the tests give the app one.
+    if not hasattr(app, "services"):
+        app.services = Services(keeper, api_factory=api_factory)
+    return app
+
+
+def make_app(keeper: Keeper, server: FakeMomento | None, api_factory=None) -> MomentoKeysApp:
+    if api_factory is None and server is not None:
+        def api_factory():
+            return MomentoApi(override=server.override, timeout=5, retries=1, backoff=0.01)
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0, api_factory=api_factory)
+    return with_services(app, keeper, api_factory)
 
 
 def track_superuser(keeper: Keeper, server: FakeMomento, name: str = "ops super") -> None:
@@ -95,12 +106,13 @@ async def walk_to_permissions(pilot, *, kind: str = "fine-grained", expiry: str 
         pick(w, "#expiry-token" if kind == "token" else "#expiry-key", expiry)
         await pilot.pause()
     w = await nxt(pilot)
-    assert w.step == 4, w.query_one("#error").render()
+    assert w.step == 4, error_text(w)
     return w
 
 
 def error_text(w: WizardScreen) -> str:
-    return str(w.query_one("#error").render())
+    """What the current step says to fix (shown under its fields)."""
+    return w.current.problem_text
 
 
 async def test_fine_grained_key_end_to_end(wkeeper: Keeper, fake_momento: FakeMomento):
@@ -336,14 +348,14 @@ async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, f
         target = tmp_path / "precious.json"
         w.query_one("#download-path", Input).value = str(target)
         w.query_one("#download", Button).press()
-        await pilot.pause()
+        await settle(pilot)
         assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
         doc = json.loads(target.read_text())
         assert doc["apiKey"] == generated.api_key and doc["refreshToken"] == generated.refresh_token
         assert doc["validUntil"] == generated.valid_until and doc["endpoint"] == generated.endpoint
         target.write_text("other")
         w.query_one("#download", Button).press()
-        await pilot.pause()
+        await settle(pilot)
         assert "already exists" in str(w.query_one("#download-note").render())
         assert target.read_text() == "other"
         # The keyring comes back: retry stores it.
@@ -358,8 +370,7 @@ async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, f
 
 async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
     track_superuser(wkeeper, fake_momento)
-    app = MomentoKeysApp(wkeeper, tick=False, watch_interval=0,
-                         api_factory=lambda: MomentoApi(override="127.0.0.1:1", timeout=2, retries=1, backoff=0.01))
+    app = make_app(wkeeper, None, lambda: MomentoApi(override="127.0.0.1:1", timeout=2, retries=1, backoff=0.01))
     async with app.run_test(size=SIZE) as pilot:
         w = await walk_to_permissions(pilot)
         w = await nxt(pilot)
