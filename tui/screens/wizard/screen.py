@@ -8,12 +8,12 @@ with the new key's record (or None).
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, ContentSwitcher, Header, Static
 
@@ -35,7 +35,7 @@ S = TypeVar("S", bound=Step)
 class WizardScreen(KeysScreen[KeyRecord | None]):
     """Generate a fine-grained key or a short-lived token, step by step."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Cancel", id="wizard.cancel"),
         Binding("ctrl+n", "next", "Next", id="wizard.next"),
         Binding("ctrl+b", "back", "Back", id="wizard.back"),

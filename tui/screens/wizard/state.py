@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ...core.expiry import ExpiryError, parse_expiry
 from ...core.keys import Inspection, KeyFormatError, inspect_text, normalise_endpoint, region_of
@@ -296,7 +296,7 @@ def choose_name(state: WizardState, name: str, notes: str, tags: str, taken: Cal
 class KeepFields(TypedDict):
     kind: Kind
     key_type: KeyType
-    permissions: list[dict]
+    permissions: list[dict[str, Any]]
     notes: str
     tags: list[str]
 

@@ -47,7 +47,7 @@ class Step(VerticalScroll, can_focus=False):
     next_label: ClassVar[str | None] = "Next →"  # None: no Next button (the step moves on by itself)
     can_cancel: ClassVar[bool] = True
 
-    def __init__(self, state: WizardState, *, id: str) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, state: WizardState, *, id: str) -> None:
         super().__init__(id=id, classes="step")
         self.state = state
         self.problem = Note("", classes="note step-problem")

@@ -10,8 +10,8 @@ from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Stati
 
 from ....core.expiry import ExpiryError
 from ..state import (
-    CUSTOM, DEFAULT_KEY_EXPIRY, DEFAULT_TOKEN_EXPIRY, KEY_PRESETS, NEVER, TOKEN_PRESETS, choose_expiry,
-    expiry_seconds, expiry_sentence,
+    CUSTOM, DEFAULT_KEY_EXPIRY, DEFAULT_TOKEN_EXPIRY, KEY_PRESETS, NEVER, TOKEN_PRESETS, choose_expiry, expiry_seconds,
+    expiry_sentence,
 )
 from .base import Note, Step
 

@@ -64,7 +64,7 @@ class GenerateStep(Step):
             super().__init__()
             self.reason = reason
 
-    def __init__(self, state: WizardState, *, id: str) -> None:  # noqa: A002
+    def __init__(self, state: WizardState, *, id: str) -> None:
         super().__init__(state, id=id)
         self.running = False
 

@@ -115,7 +115,7 @@ class PermissionsStep(Step):
 
     @on(Button.Pressed, ".remove")
     def _remove_row(self, event: Button.Pressed) -> None:
-        row = event.button.parent
+        row = next((node for node in event.button.ancestors if isinstance(node, GrantRow)), None)
         if row is not None:
             row.remove()
 

@@ -19,7 +19,7 @@ from ....core.report import local_time
 from ....core.text import slug
 from ....services.issuing import Issued
 from ....services.recovery import SecretFileError, in_git_work_tree, rescue_dir, write_secret_file
-from ..state import keep_fields, result_problem
+from ..state import WizardState, keep_fields, result_problem
 from .base import Note, Step, expected_errors
 from .generate import link
 
@@ -66,7 +66,7 @@ class ResultStep(Step):
             super().__init__()
             self.system = system
 
-    def __init__(self, state, *, id: str) -> None:  # noqa: A002
+    def __init__(self, state: WizardState, *, id: str) -> None:
         super().__init__(state, id=id)
         self.revealed = False
 

@@ -18,12 +18,12 @@ def commands(name: str) -> list[tuple[str, str]]:
     appearing on a command line."""
     q, s = shell_quote(name), slug(name)
     return [
-        ("AWS Secrets Manager", f"momento-keys export {q} --stdout | aws secretsmanager create-secret "
-                                f"--name momento/{s} --secret-string file:///dev/stdin"),
-        ("Azure Key Vault", f"momento-keys export {q} --stdout | az keyvault secret set --vault-name MY-VAULT "
-                            f"--name momento-{s} --file /dev/stdin"),
-        ("GCP Secret Manager", f"momento-keys export {q} --stdout | gcloud secrets create momento-{s} "
-                               "--data-file=-"),
+        ("AWS Secrets Manager", (f"momento-keys export {q} --stdout | aws secretsmanager create-secret "
+                                 f"--name momento/{s} --secret-string file:///dev/stdin")),
+        ("Azure Key Vault", (f"momento-keys export {q} --stdout | az keyvault secret set --vault-name MY-VAULT "
+                             f"--name momento-{s} --file /dev/stdin")),
+        ("GCP Secret Manager", (f"momento-keys export {q} --stdout | gcloud secrets create momento-{s} "
+                                "--data-file=-")),
         ("A shell (MOMENTO_API_KEY and MOMENTO_ENDPOINT)", f"eval \"$(momento-keys env {q} --stdout)\""),
     ]
 

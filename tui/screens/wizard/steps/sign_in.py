@@ -13,13 +13,13 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from ....core.keys import Inspection
 from ....core.model import KeyRecord, KeyType
 from ....core.policy import countdown
-from ..state import PASTE, Problem, acting_candidates, choose_acting, read_pasted
+from ..state import PASTE, Problem, WizardState, acting_candidates, choose_acting, read_pasted
 from .base import Note, Step, expected_errors
 
 VERDICTS = {
     "valid": ("✔ Momento accepted the key and it may manage caches: it looks like a super-user key.", "good"),
-    "restricted": ("⚠ Momento accepted the key, but it may not list caches: it is probably NOT a super-user key, "
-                   "and generating keys with it will fail.", "warn"),
+    "restricted": (("⚠ Momento accepted the key, but it may not list caches: it is probably NOT a super-user key, "
+                    "and generating keys with it will fail."), "warn"),
     "invalid": ("✖ Momento rejected the key: it is expired, revoked or not a real key.", "bad"),
     "unknown": ("? Momento could not be asked. You can continue; generation will tell.", "warn"),
 }
@@ -48,7 +48,7 @@ class SignInStep(Step):
             self.name = name
             self.problem = problem
 
-    def __init__(self, state, *, id: str) -> None:  # noqa: A002
+    def __init__(self, state: WizardState, *, id: str) -> None:
         super().__init__(state, id=id)
         self.candidates: list[KeyRecord] | None = None  # None: still reading them
 
@@ -58,18 +58,17 @@ class SignInStep(Step):
                      "Pick a super-user key you track, or paste one (from the console's API keys page). "
                      "It is used for this one request; nothing is sent anywhere but Momento.", classes="explain")
         yield Vertical(Static("Looking for the super-user keys you track…", classes="note"), id="acting-box")
-        with Vertical(id="paste-box"):
-            with Grid(classes="form"):
-                yield Label("Super-user key")
-                yield Input(password=True, placeholder="paste the key (hidden)", id="acting-key", compact=True)
-                yield Label("Endpoint")
-                yield Input(placeholder="only for a v2 key, e.g. cell-4-us-west-2-1.prod.a.momentohq.com",
-                            id="acting-endpoint", compact=True)
-                yield Static()
-                yield Checkbox("also track this key (its secret goes to the keyring)", id="acting-store",
-                               value=True, compact=True)
-                yield Label("Its name")
-                yield Input(placeholder="e.g. ops super-user", id="acting-name", compact=True)
+        with Vertical(id="paste-box"), Grid(classes="form"):
+            yield Label("Super-user key")
+            yield Input(password=True, placeholder="paste the key (hidden)", id="acting-key", compact=True)
+            yield Label("Endpoint")
+            yield Input(placeholder="only for a v2 key, e.g. cell-4-us-west-2-1.prod.a.momentohq.com",
+                        id="acting-endpoint", compact=True)
+            yield Static()
+            yield Checkbox("also track this key (its secret goes to the keyring)", id="acting-store",
+                           value=True, compact=True)
+            yield Label("Its name")
+            yield Input(placeholder="e.g. ops super-user", id="acting-name", compact=True)
         yield self.problem
         yield Button("Verify the key", id="verify")
         yield Note("", id="verify-note", classes="note")
