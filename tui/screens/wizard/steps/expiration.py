@@ -82,7 +82,9 @@ class ExpirationStep(Step):
             seconds = expiry_seconds(choice, custom, now, token=self.state.token)
         except ExpiryError as exc:
             self.query_one("#never-ok").display = False
-            note.say(f"✖ {exc}", "bad")
+            note.say("")
+            self.show_problem(str(exc))  # while typing too: the sentence says what would be taken
             return
+        self.show_problem(None)
         self.query_one("#never-ok").display = seconds is None
         note.say(expiry_sentence(seconds, now), "warn" if seconds is None else "good")

@@ -29,6 +29,12 @@ def commands(name: str) -> list[tuple[str, str]]:
 
 
 class SecureStep(Step):
+    # The commands never wrap (a mouse copy takes each whole); the step scrolls sideways instead.
+    DEFAULT_CSS = """
+    SecureStep { overflow-x: auto; }
+    SecureStep #secure-commands { width: auto; text-wrap: nowrap; margin: 1 0; }
+    """
+
     title = "Secure it"
     can_go_back = False
     next_label = "Done"
@@ -67,8 +73,8 @@ class SecureStep(Step):
         text.append("Move it into your cloud's secret manager", "bold")
         text.append(" (piped: the key never appears on a command line):")
         self.query_one("#secure", Static).update(text)
-        lines = Text(no_wrap=True, overflow="ignore")
+        lines = Text()
         for what, command in commands(s.name):
-            lines.append(f"  {what}\n", "bold")
-            lines.append(f"    {command}\n")
+            lines.append(f"\n  {what}\n", "bold")
+            lines.append(f"    {command}")
         self.query_one("#secure-commands", Static).update(lines)
