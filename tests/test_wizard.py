@@ -557,6 +557,13 @@ async def test_download_defaults_to_the_downloads_folder_and_warns_in_a_git_tree
         path = w.query_one("#download-path", Input)
         assert path.value == str(downloads / "momento-api-key-orders-key.json")
         assert not path.value.startswith(os.getcwd())
+        for bad, words in [("", "type the file"), ("~no-such-user-here/k.json", "cannot write"),
+                           (str(tmp_path / "no-such-folder" / "k.json"), "cannot write")]:
+            path.value = bad
+            w.query_one("#download", Button).press()
+            await settle(pilot)
+            assert words in str(w.query_one("#download-note").render()), bad
+            assert app.is_running and w.state.download_path is None
         target = repo / "key.json"
         path.value = str(target)
         await pilot.pause()

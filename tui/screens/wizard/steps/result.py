@@ -35,8 +35,22 @@ def downloads_folder(db_path: Path) -> Path:
     return folder if folder.is_dir() else rescue_dir(db_path).parent
 
 
+def target_of(text: str) -> Path | None:
+    """The file typed in the Download JSON field (None: nothing usable typed)."""
+    text = text.strip()
+    if not text or "\x00" in text:
+        return None
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~user of an unknown user
+        return Path(text)
+
+
 def git_warning(target: Path) -> str | None:
-    top = in_git_work_tree(target.parent)
+    try:
+        top = in_git_work_tree(target.parent)
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: ~user of an unknown user
+        return None
     if top is None:
         return None
     return (f"⚠ {target.parent} is inside the git work tree {top}: a secret there is one `git add` away from "
@@ -216,17 +230,18 @@ class ResultStep(Step):
     # ---- Download JSON -----------------------------------------------------------------------------
     @on(Input.Changed, "#download-path")
     def _path_changed(self, event: Input.Changed) -> None:
-        warning = git_warning(Path(event.value.strip()).expanduser()) if event.value.strip() else None
+        target = target_of(event.value)
+        warning = git_warning(target) if target is not None else None
         self.query_one("#download-note", Note).say(warning or "", "warn" if warning else "")
 
     @on(Button.Pressed, "#download")
     @on(Input.Submitted, "#download-path")
     def _download(self) -> None:
-        text = self.query_one("#download-path", Input).value.strip()
-        if not text:
+        target = target_of(self.query_one("#download-path", Input).value)
+        if target is None:
             self.query_one("#download-note", Note).say("✖ type the file to save the key's JSON in", "bad")
             return
-        self.download(Path(text).expanduser())
+        self.download(target)
 
     @work(thread=True, exclusive=True, group="wizard-download", exit_on_error=False)
     def download(self, target: Path) -> None:
@@ -239,6 +254,9 @@ class ResultStep(Step):
             problem = (f"{target} already exists: choose another file name (nothing was overwritten)."
                        if os.path.lexists(target) else str(exc))
             self.post_message(self.Downloaded(target, problem))
+            return
+        except (OSError, ValueError, RuntimeError) as exc:  # a name refused outright (NUL, ~unknown-user)
+            self.post_message(self.Downloaded(target, f"cannot write {target}: {exc}"))
             return
         if issued.record is not None and issued.record.id is not None:
             try:

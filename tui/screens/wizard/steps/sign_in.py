@@ -84,6 +84,9 @@ class SignInStep(Step):
         except expected_errors() as exc:
             self.post_message(self.Loaded([], f"could not read your keys: {exc}"))
             return
+        except Exception as exc:  # noqa: BLE001 - pasting a key still works; say what went wrong
+            self.post_message(self.Loaded([], f"could not read your keys: unexpected {type(exc).__name__}"))
+            return
         self.post_message(self.Loaded(found))
 
     @on(Loaded)
@@ -214,6 +217,9 @@ class SignInStep(Step):
                                                      action="imported (wizard)")
         except expected_errors() as exc:
             self.post_message(self.Tracked(name, str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - the pasted key still acts for this request
+            self.post_message(self.Tracked(name, f"unexpected {type(exc).__name__}"))
             return
         self.post_message(self.Tracked(result.record.name, None))
 
