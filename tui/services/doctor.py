@@ -211,9 +211,8 @@ def _contents(report: DoctorReport, path: Path) -> tuple[list[KeyRecord], list[d
     from .store import SCHEMA_VERSION, Store, StoreError, backup_corrupt
 
     db = report.database
-    try:
-        store = Store(path, readonly=True)
-    except StoreError as exc:
+
+    def failed(exc: StoreError) -> tuple[list, list, list]:
         db["error"] = str(exc)
         backup = getattr(exc, "backup", None)
         if backup:
@@ -222,6 +221,11 @@ def _contents(report: DoctorReport, path: Path) -> tuple[list[KeyRecord], list[d
         if backup:
             report.problems.append(salvage_hint(path))
         return [], [], []
+
+    try:
+        store = Store(path, readonly=True)
+    except StoreError as exc:
+        return failed(exc)
     try:
         version = store.schema_version()
         db["schema"] = version
@@ -240,9 +244,7 @@ def _contents(report: DoctorReport, path: Path) -> tuple[list[KeyRecord], list[d
         if version > SCHEMA_VERSION:
             report.problems.append(store.readonly_reason or "database is from a newer version")
     except StoreError as exc:
-        db["error"] = str(exc)
-        report.problems.append(explain_store_error(exc, path))
-        return [], [], []
+        return failed(exc)
     finally:
         store.close()
     return records, journal, rotations
