@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import sys
-TYPE_CHECKING = False
 
 from ..errors import ExitCode, UserError
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-TYPE_CHECKING = False
 
 from ..errors import ExitCode, UserError
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..core.model import Status, Thresholds
     from ..services.store import Store
@@ -24,6 +24,11 @@ SHOWN = 50  # keys the text report names; --json gives them all
 
 # ---- the statuses, from SQLite --------------------------------------------------------------
 
+def _query(store: Store, sql: str, params: dict[str, object]) -> list[tuple]:
+    # The store's reader, with the named parameters of `band_sql` (sqlite3 takes a mapping).
+    return store._read(sql, params)  # type: ignore[arg-type]
+
+
 def status_counts(store: Store, thresholds: Thresholds, now: float) -> dict[Status, int]:
     """How many active keys are in each status. (One string of every status, counted here: a
     GROUP BY would sort 10,000 rows, and handing them to Python one by one costs more still.)"""
@@ -31,8 +36,7 @@ def status_counts(store: Store, thresholds: Thresholds, now: float) -> dict[Stat
     from ..core.policy import band_sql
 
     status, params = band_sql(thresholds, now)
-    [(joined,)] = store._read(f"SELECT group_concat({status}) FROM keys WHERE lifecycle = 'active'",
-                              params)  # type: ignore[arg-type]
+    [(joined,)] = _query(store, f"SELECT group_concat({status}) FROM keys WHERE lifecycle = 'active'", params)
     every = joined.split(",") if joined else []
     counts = {s: every.count(s.value) for s in Status}
     return {s: n for s, n in counts.items() if n}
@@ -50,12 +54,13 @@ def flagged(store: Store, thresholds: Thresholds, now: float, hidden: tuple[Stat
     status, params = band_sql(thresholds, now)
     shown = f"status NOT IN ({', '.join(repr(s.value) for s in hidden)})"
     cut = "" if limit is None else f" LIMIT {int(limit)}"
-    rows = store._read(f"SELECT * FROM (SELECT {status} AS status, expires_at, name, id FROM keys WHERE lifecycle = "  # type: ignore[arg-type]
-                       f"'active' AND expires_at IS NOT NULL) WHERE {shown} ORDER BY expires_at, name{cut}", params)
+    keys = f"SELECT {status} AS status, expires_at, name, id FROM keys WHERE lifecycle = 'active'"
+    rows = _query(store, f"SELECT * FROM ({keys} AND expires_at IS NOT NULL) WHERE {shown} "
+                         f"ORDER BY expires_at, name{cut}", params)
     if limit is None or len(rows) < limit:
         cut = "" if limit is None else f" LIMIT {int(limit) - len(rows)}"
-        rows += store._read(f"SELECT * FROM (SELECT {status} AS status, expires_at, name, id FROM keys WHERE "  # type: ignore[arg-type]
-                            f"lifecycle = 'active' AND expires_at IS NULL) WHERE {shown} ORDER BY name{cut}", params)
+        rows += _query(store, f"SELECT * FROM ({keys} AND expires_at IS NULL) WHERE {shown} ORDER BY name{cut}",
+                       params)
     return [(Status(s), e, n, i) for s, e, n, i in rows]
 
 
@@ -112,7 +117,8 @@ def cmd_check(ctx: Context) -> int:
         output.out("OK: no keys tracked")
         return code
     attention = sum(n for s, n in counts.items() if s not in hidden)
-    label = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}[code]
+    label = {ExitCode.OK: "OK", ExitCode.WARNING: "WARNING", ExitCode.CRITICAL: "CRITICAL",
+             ExitCode.UNKNOWN: "UNKNOWN"}[code]
     lines = [f"{label}: {total} keys checked, {attention} need attention"]
     lines += [_check_line(s, expires_at, name, now) for s, expires_at, name, _ in
               flagged(store, thresholds, now, hidden, SHOWN)]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-TYPE_CHECKING = False
 
 from ..errors import UserError
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from ..errors import ExitCode
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .context import Context
 
@@ -25,4 +26,4 @@ def cmd_dashboard(ctx: Context) -> int:
     else:
         app = build_app(ctx.keeper, readonly=args.readonly, api_factory=api_factory)
     app.run()
-    return app.return_code or 0
+    return app.return_code or ExitCode.OK

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-TYPE_CHECKING = False
 
 from ..errors import ExitCode
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..services.doctor import DoctorReport
     from .context import Context

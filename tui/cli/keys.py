@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-TYPE_CHECKING = False
 
 from ..errors import ExitCode, UserError
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..services.keeper import ImportResult, Keeper
     from .context import Context
@@ -28,7 +28,12 @@ def check_name(option: str, value: str) -> None:
 
 def read_input(path: str | None, *, what: str = "the key") -> str:
     """The key or Download JSON: from ``path``, a pipe on stdin, or typed (hidden) at a terminal."""
-    from ..services.files import MAX_KEY_FILE, KeyFileError, decode_key_bytes, read_key_file
+    from ..services.files import (
+        MAX_KEY_FILE,
+        KeyFileError,
+        decode_key_bytes,
+        read_key_file,
+    )
 
     try:
         if path:

@@ -7,12 +7,11 @@ path (tui.services.issuing): stored, or rescued to a file, never dropped.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-
 from ..errors import ExitCode, UserError
 from . import output
 from .keys import check_name
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
@@ -133,7 +132,7 @@ def _ask(api: MomentoApi, acting: KeyRecord, secret: str, grants: list[Grant], v
                         ExitCode.INTERRUPTED) from None
     except ValueError as exc:  # the stored secret is not a usable key, or a bad endpoint: nothing was sent
         raise UserError(f"{acting.name!r} cannot be used: {str(exc).rstrip('.')}; nothing was generated") from None
-    except Exception as exc:  # a bug or an SDK surprise: say what, without a traceback or a secret
+    except Exception as exc:  # noqa: BLE001 - a bug or an SDK surprise: say what, without a traceback or a secret
         detail = scrub(f"{type(exc).__name__}: {exc}", [secret])
         raise UserError(f"unexpected failure while calling Momento ({detail}); nothing was stored{maybe}",
                         ExitCode.UNAVAILABLE) from None
@@ -167,8 +166,8 @@ def cmd_generate(ctx: Context) -> int:
         raise UserError(str(exc)) from None
     issuer = ctx.issuer  # built now: after Momento answers, nothing but keeping the key is left to do
     kind = Kind.DISPOSABLE if args.disposable else Kind.V1
-    fields = dict(kind=kind, key_type=KeyType.FINE_GRAINED, permissions=to_json(grants), notes=args.notes,
-                  tags=parse_tags(args.tags))
+    fields = {"kind": kind, "key_type": KeyType.FINE_GRAINED, "permissions": to_json(grants), "notes": args.notes,
+              "tags": parse_tags(args.tags)}
 
     # 2. The one call to Momento.
     generated = _ask(api, acting, secret, grants, valid_for, name, args.disposable)
@@ -221,7 +220,7 @@ def cmd_verify(ctx: Context) -> int:
     secret = ctx.secret(record)
     try:
         result = api.verify(secret, record.endpoint)
-    except Exception as exc:  # verify reports failures in its result; this is a bug or an SDK surprise
+    except Exception as exc:  # noqa: BLE001 - verify reports failures in its result: a bug or an SDK surprise
         from ..core.text import scrub
         from ..services.momento import VerifyResult
 

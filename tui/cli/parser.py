@@ -11,11 +11,11 @@ either way, only the work differs (tests/test_cli_fast.py holds them equal).
 from __future__ import annotations
 
 import argparse
-TYPE_CHECKING = False
 
 from ..errors import ExitCode
 from .output import PROG
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import NoReturn

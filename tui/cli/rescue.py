@@ -8,12 +8,12 @@ that tells the user where the key is and the exact command that tracks it.
 from __future__ import annotations
 
 import sys
-TYPE_CHECKING = False
 
 from ..core.text import shell_quote
 from ..errors import ExitCode
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

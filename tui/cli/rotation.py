@@ -5,11 +5,10 @@ Only `rotate` talks to Momento; the others import neither Textual nor grpc.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-
 from ..errors import ExitCode, UserError
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..core.reminders import Reminder
     from ..services.keeper import Keeper

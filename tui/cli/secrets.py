@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-TYPE_CHECKING = False
 
 from ..errors import ExitCode, UserError
 from . import output
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .context import Context
 

@@ -85,9 +85,8 @@ def check_exit_code(statuses: Iterable[Status], *, never_is_ok: bool = False) ->
             return ExitCode.CRITICAL
         if status is Status.UNKNOWN:
             code = ExitCode.UNKNOWN
-        elif status is Status.WARNING or (status is Status.NEVER and not never_is_ok):
-            if code == ExitCode.OK:
-                code = ExitCode.WARNING
+        elif (status is Status.WARNING or (status is Status.NEVER and not never_is_ok)) and code == ExitCode.OK:
+            code = ExitCode.WARNING
     return code
 
 
