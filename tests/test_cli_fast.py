@@ -89,6 +89,13 @@ def test_anything_else_builds_every_sub_command(argv: list[str]) -> None:
     assert plain_command(argv) is None
 
 
+def test_every_sub_command_has_a_handler() -> None:
+    """The parser and the dispatch name the same commands, and each handler exists."""
+    assert set(cli.COMMANDS) - {None} == set(SUBCOMMANDS)
+    for command in cli.COMMANDS:
+        assert callable(cli.handler(command))
+
+
 def test_check_and_list_build_only_their_own_parser(tmp_path: Path) -> None:
     """Nor read a settings file that is not there (tomllib), nor touch Textual, grpc, momento or the keyring."""
     db = tmp_path / "keys.db"

@@ -98,7 +98,9 @@ def _main(argv: list[str]) -> int:
     pause_gc = command in NO_GC and gc.isenabled()
     if pause_gc:
         gc.disable()
-    if command is not None and command not in NO_GC:  # the dashboard keeps Textual's handling
+    # SIGTERM during generate or rotate must end like Ctrl-C; `check` and `list` change nothing
+    # (and skip the signal module), and the dashboard keeps Textual's handling.
+    if command is not None and command not in NO_GC:
         _sigterm_as_interrupt()
     try:
         return run(ctx)

@@ -169,7 +169,8 @@ def _check_json(store: Store, thresholds: Thresholds, now: float, counts: dict[S
 # ---- metrics ---------------------------------------------------------------------------------
 
 def _label(value: str | None) -> str:
-    return (value or "").replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    """A Prometheus label value: escaped as the format wants, and nothing that drives a terminal."""
+    return output.safe(value or "").replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def metrics_text(store: Store, thresholds: Thresholds, now: float) -> str:

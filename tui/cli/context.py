@@ -140,8 +140,10 @@ class Context:
         """The tracked record called ``name`` (whitespace normalised, as names are stored)."""
         from ..core.text import normalize_name, shown
 
-        clean = normalize_name(name)
+        clean = " ".join(name.split())
         record = self.store.find(clean)
+        if record is None and normalize_name(clean) != clean:  # typed in another Unicode form (NFD)
+            record = self.store.find(normalize_name(clean))
         if record is not None:
             return record
         if not hint:
