@@ -28,13 +28,6 @@ if TYPE_CHECKING:
     from ..services.vault import Vault
 
 
-def store_message(exc: BaseException, path: Path | None = None) -> str:
-    """A store failure in one line, with what to do about it when the store did not say."""
-    from ..services.doctor import explain_store_error
-
-    return explain_store_error(exc, path)
-
-
 class Context:
     """The settings, store, keyring, keeper, clock and Momento client of one run."""
 
@@ -67,7 +60,9 @@ class Context:
         try:
             return Store(path, readonly=self.readonly)
         except StoreError as exc:
-            raise UserError(store_message(exc, path)) from None
+            from ..services.doctor import explain_store_error
+
+            raise UserError(explain_store_error(exc, path)) from None
         except OSError as exc:
             raise UserError(f"cannot create the database at {path}: {exc.strerror or exc}; make {path.parent} "
                             "writable, or choose another place with --db PATH or MOMENTO_KEYS_DB") from None
@@ -128,7 +123,7 @@ class Context:
         try:
             return MomentoApi(override=override, timeout=getattr(self.args, "timeout", 15.0))
         except ValueError as exc:
-            raise UserError(f"{source}: {str(exc).rstrip('.')}") from None
+            raise UserError((f"{source}: " if override else "") + str(exc).rstrip(".")) from None
 
     def momento(self) -> MomentoApi:
         """The Momento client (imports grpc). The override is checked here, before any call."""

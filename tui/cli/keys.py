@@ -63,9 +63,9 @@ def cmd_import(ctx: Context) -> int:
     from ..core.keys import KeyFormatError, inspect_text
     from ..core.model import KeyType, Kind
     from ..core.text import shown
+    from ..services.doctor import explain_store_error
     from ..services.keeper import KeeperError, parse_tags
     from ..services.store import StoreError
-    from .context import store_message
 
     args = ctx.args
     if not args.name:
@@ -92,7 +92,7 @@ def cmd_import(ctx: Context) -> int:
             done.warnings.append(f"{args.name!r} replaces {replaced.name!r}: switch its consumers, then revoke "
                                  "the old key in the Momento console (reminders are set)")
     except (KeeperError, StoreError) as exc:
-        raise UserError(store_message(exc, keeper.store.path)) from None
+        raise UserError(explain_store_error(exc, keeper.store.path)) from None
     if args.json:
         from ..core.report import record_json
 
@@ -108,9 +108,9 @@ def _import_momento_cli(ctx: Context) -> int:
     """`import --momento-cli`: every profile of momento-cli's credentials file (or --profile)."""
     from ..core.keys import KeyFormatError, cli_credentials_path, parse_cli_credentials
     from ..core.model import KeyType
+    from ..services.doctor import explain_store_error
     from ..services.keeper import KeeperError, parse_tags
     from ..services.store import StoreError
-    from .context import store_message
 
     args = ctx.args
     path = Path(args.file).expanduser() if args.file else cli_credentials_path()
@@ -142,7 +142,7 @@ def _import_momento_cli(ctx: Context) -> int:
             done = keeper.import_key(result, name, key_type=KeyType(args.key_type),
                                      notes=args.notes, tags=parse_tags(args.tags))
         except (KeeperError, StoreError) as exc:
-            output.say(f"profile {profile!r}: {store_message(exc, keeper.store.path)}")
+            output.say(f"profile {profile!r}: {explain_store_error(exc, keeper.store.path)}")
             failures += 1
             continue
         _report_import(done, keeper)
