@@ -7,7 +7,6 @@ counts and the few keys the report shows, instead of a Python object per key.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import ExitCode, UserError
@@ -236,36 +235,9 @@ def cmd_metrics(ctx: Context) -> int:
 def write_textfile(target: Path, text: str) -> None:
     """Write ``text`` to ``target`` atomically, readable by node_exporter (0644; it holds no
     secret). Only a regular file is ever replaced: never a link, a device or a pipe."""
-    import stat
-    import tempfile
+    from ..services.files import WriteError, write_atomically
 
-    if target.is_dir():
-        raise UserError(f"{target} is a directory: give a file name ending in .prom")
     try:
-        info = os.lstat(target)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise UserError(f"could not write {target}: {exc.strerror or exc}") from None
-    else:
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{target} is not a regular file (a link, device or pipe); refusing to replace it")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except FileNotFoundError:
-        raise UserError(f"no such directory: {target.parent}") from None
-    except PermissionError:
-        raise UserError(f"cannot write in {target.parent}: permission denied") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # node_exporter must read it
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError(f"could not write {target}: {exc.strerror or exc}") from None
+        write_atomically(target, text, mode=0o644, replace=True)
+    except WriteError as exc:
+        raise UserError(str(exc)) from None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 from ..core.limits import MAX_KEY_FILE
@@ -37,3 +40,65 @@ def decode_key_bytes(data: bytes, where: str = "the input") -> str:
     except UnicodeDecodeError:
         raise KeyFileError(f"{where} is not text (not UTF-8): expected a Momento key or the console's "
                            "Download JSON") from None
+
+
+class WriteError(OSError):
+    """A file could not be written; the message says where and why."""
+
+
+def write_atomically(path: Path, text: str, *, mode: int, replace: bool) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file gets ``mode`` (0600 for secrets) before it holds anything. Without ``replace``
+    an existing file is never replaced (not even one that appears meanwhile); with it, only
+    a regular file is: never a symlink, folder, device or pipe. Raises ``WriteError``.
+    """
+    path = Path(path).expanduser()
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise WriteError(f"{path} is a folder: give a file name")
+        if not replace:
+            raise WriteError(f"{path} already exists; add --force to replace it")
+        if not stat.S_ISREG(info.st_mode):
+            raise WriteError(f"{path} is not a regular file (a link, device or pipe); refusing to replace it")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        raise WriteError(f"cannot write in {path.parent}: no such directory") from None
+    except OSError as exc:
+        raise WriteError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if a file appeared meanwhile: never replaces one
+            except FileExistsError:
+                raise WriteError(f"{path} already exists; add --force to replace it") from None
+            except OSError:  # a filesystem without hard links
+                if os.path.lexists(path):
+                    raise WriteError(f"{path} already exists; add --force to replace it") from None
+                os.replace(tmp, path)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.lexists(tmp):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    return path

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
+from datetime import UTC
 from pathlib import Path
 
 from ..core.text import slug
@@ -105,57 +105,20 @@ def write_new_secret_file(folder: Path, stem: str, text: str) -> Path:
 
 
 def write_secret_file(path: Path, text: str, *, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` (0600) atomically: a temporary file in the same folder, then a
-    rename. Without ``force`` an existing file is never replaced; with it, only a regular file is."""
-    path = Path(path).expanduser()
+    """Write a secret to ``path`` (0600) atomically. Without ``force`` an existing file is never
+    replaced; with it, only a regular file is."""
+    from .files import WriteError, write_atomically
+
     try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise SecretFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    if info is not None:
-        if not force:
-            raise SecretFileError(f"{path} already exists; add --force to replace it")
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretFileError(f"{path} is not a regular file (a link, folder, device or pipe); "
-                                  "refusing to replace it")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SecretFileError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if force:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if a file appeared meanwhile: never replaces one
-            except FileExistsError:
-                raise SecretFileError(f"{path} already exists; add --force to replace it") from None
-            except OSError:  # a filesystem without hard links
-                if os.path.lexists(path):
-                    raise SecretFileError(f"{path} already exists; add --force to replace it") from None
-                os.replace(tmp, path)
-    except OSError as exc:
-        raise SecretFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.lexists(tmp):
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-    return path
+        return write_atomically(path, text, mode=0o600, replace=force)
+    except WriteError as exc:
+        raise SecretFileError(str(exc)) from None
 
 
 def rescue_file_stem(name: str, now: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return f"{slug(name)}-{datetime.fromtimestamp(int(now), timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    return f"{slug(name)}-{datetime.fromtimestamp(int(now), UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def rescue_files(db_path: Path | str) -> list[Path]:
