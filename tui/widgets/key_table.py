@@ -12,14 +12,17 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 from textual.widgets import Static
 
 from ..core.clock import Clock
@@ -38,6 +41,7 @@ SHORT_LABEL = {
 }
 
 SORTS = ("expiry", "status", "name")
+ROW_CACHE = 1024  # rows kept drawn (less their countdown): a few screens' worth, cursor and bands included
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,38 @@ def layout(width: int) -> list[tuple[Column, int, int]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Paint:
+    """What every line of one paint shares, computed once per paint instead of once per line."""
+
+    width: int         # the content's, without the scrollbar's gutter
+    gutter: Segment | None  # the cells under the scrollbar, when the table draws whole lines itself
+    columns: list[tuple[Column, int, int]]
+    styles: dict[str, Style]
+    top: int
+    cursor: int
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A drawn row without its countdown: `segments` holds None where the countdown goes."""
+
+    segments: list[Segment | None]
+    at: int            # the countdown's index in `segments`
+    left_width: int
+    left_style: Style
+    length: int        # cells of the whole row
+    cut: bool          # wider than the content (a terminal too narrow even for the fewest columns)
+
+
 def _fit(text: str, width: int, right: bool = False) -> str:
-    if len(text) > width:
-        return text[: max(0, width - 1)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+    """`text` in exactly `width` cells (display width: a CJK character takes two)."""
+    cells = cell_len(text)
+    if cells > width:
+        return set_cell_size(text, max(0, width - 1)) + "…"
+    pad = " " * (width - cells)
+    return pad + text if right else text + pad
 
 
 class KeyTableHeader(Static):
@@ -182,6 +214,15 @@ class KeyTable(ScrollView, can_focus=True):
         self._style_key: tuple | None = None
         self._style_cache: dict[str, Style] = {}
         self._columns_cache: tuple[int, list[tuple[Column, int, int]]] = (-1, [])
+        self._paint: _Paint | None = None  # set while Textual asks for this paint's lines
+        # Drawn rows without their countdown, by (row, has the cursor, band); valid for one
+        # width and one set of styles (see `_row`). A tick redraws a row from it in a few µs.
+        self._rows: LRUCache[tuple[int, bool, Status], _Row] = LRUCache(ROW_CACHE)
+        self._rows_for: tuple[int, int, int] | None = None
+        # The strips last handed to Textual, by line on screen, with what they show.
+        self._lines: dict[int, tuple[tuple | None, Strip]] = {}
+        self._lines_for: tuple | None = None
+        self._style_generation = 0
 
     # ---- data ----------------------------------------------------------------
     @property
@@ -216,6 +257,8 @@ class KeyTable(ScrollView, can_focus=True):
         if was_empty != (not self.order):
             self.refresh_bindings()  # "Details" only when there is a row to open
         self._painted.clear()
+        self._rows.clear()
+        self._lines.clear()
         self.virtual_size = Size(0, len(self.order))  # never wider than the view: no horizontal scrollbar
         index = 0
         if keep is not None and (row := roster.index_of(keep)) is not None:
@@ -244,7 +287,8 @@ class KeyTable(ScrollView, can_focus=True):
     def tick(self) -> None:
         """Repaint what time changed on screen: for each visible row, the characters
         of its countdown that changed (the whole row if its band changed).
-        O(visible rows); usually a handful of one- or two-cell regions."""
+        O(visible rows); usually a handful of one- or two-cell regions, marked
+        dirty in one call (Textual's `refresh` has a cost per call, not per region)."""
         order = self.order
         if not order:
             return
@@ -253,24 +297,33 @@ class KeyTable(ScrollView, can_focus=True):
         now = self.clock.now()
         left = self._left_column()
         roster = self.roster
+        painted_rows = self._painted
+        regions: list[Region] = []
+        line_width = 0
         for y in range(top, min(top + height, len(order))):
             i = order[y]
             status = roster.status(i, now)
-            painted = self._painted.get(y)
+            painted = painted_rows.get(y)
             if painted is None or painted[0] is not status:
-                self.refresh_lines(y)
+                line_width = line_width or max(self.virtual_size.width, self.size.width)
+                regions.append(Region(0, y - top, line_width, 1))
                 continue
             text = _left_text(roster, i, now)
             if painted[1] == text or left is None:
                 continue
             x, w = left
             old, new = _fit(painted[1], w, True), _fit(text, w, True)
-            self._painted[y] = (status, text)
+            painted_rows[y] = (status, text)
             if old == new:
+                continue
+            if len(old) != w or len(new) != w:  # a character wider than one cell: the whole column
+                regions.append(Region(x, y - top, w, 1))
                 continue
             first = next(n for n in range(w) if old[n] != new[n])
             last = next(n for n in range(w - 1, -1, -1) if old[n] != new[n])
-            self.refresh(Region(x + first, y - top, last - first + 1, 1))
+            regions.append(Region(x + first, y - top, last - first + 1, 1))
+        if regions:
+            self.refresh(*regions)
 
     def _left_column(self) -> tuple[int, int] | None:
         """(x, width) of the LEFT column (the countdown), if shown."""
@@ -280,9 +333,20 @@ class KeyTable(ScrollView, can_focus=True):
         return None
 
     # ---- rendering ---------------------------------------------------------------
-    def _columns(self) -> list[tuple[Column, int, int]]:
-        # The content width, not counting the vertical scrollbar.
-        width = self.scrollable_content_region.width or self.size.width
+    #
+    # A tick changes a character or two of each visible countdown. Textual's
+    # default path redraws each such line whole, then styles it line by line
+    # through the widget's styles cache (border, padding, tint, line filters),
+    # some 30 µs a line on top of drawing it. Here a line is drawn from its row
+    # (drawn once, kept in `_rows`) plus its countdown, and a line whose content
+    # did not change is handed back as the very strip painted last time, line
+    # filters already applied. The table has no border, padding, tint or
+    # transparency of its own (`_plain_box`); if CSS gives it some, Textual's
+    # path draws it (`render_line` stays the one definition of a line).
+
+    def _columns(self, width: int | None = None) -> list[tuple[Column, int, int]]:
+        if width is None:  # the content width, not counting the vertical scrollbar
+            width = self.scrollable_content_region.width or self.size.width
         if self._columns_cache[0] != width:
             self._columns_cache = (width, layout(width))
         return self._columns_cache[1]
@@ -301,42 +365,140 @@ class KeyTable(ScrollView, can_focus=True):
                     styles[prefix + status.value] = row + self.get_component_rich_style(f"keytable--{status.value}")
             self._style_cache = styles
             self._style_key = key
+            self._style_generation += 1
         return self._style_cache
 
     def notify_style_update(self) -> None:
         self._style_key = None
         super().notify_style_update()
 
-    def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width or self.size.width
+    def _begin_paint(self, width: int = 0, gutter: Segment | None = None) -> _Paint:
+        width = width or self.scrollable_content_region.width or self.size.width
         styles = self._styles()
+        drawn_for = (width, gutter, self._style_generation)
+        if self._rows_for != drawn_for:
+            self._rows.clear()
+            self._rows_for = drawn_for
+        return _Paint(width, gutter, self._columns(width), styles, self.scroll_offset.y, self.cursor,
+                      self.clock.now())
+
+    def _plain_box(self) -> bool:
+        """Nothing for Textual to draw around or over the rows: no border, padding,
+        outline, hatch, tint or transparency."""
+        styles = self.styles
+        return (not any(styles.gutter) and not any(edge for edge, _ in styles.outline) and not styles.tint.a
+                and styles.text_opacity == 1.0 and self.opacity == 1.0
+                and not (styles.has_rule("hatch") and styles.hatch != "none"))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks for a paint's lines here. What they share (width, columns,
+        styles, the instant) is read once for them all."""
+        if not self._plain_box():
+            self._paint = self._begin_paint()
+            try:
+                return super().render_lines(crop)  # calls render_line for the lines it lacks
+            finally:
+                self._paint = None
+        # Whole lines, as Textual's styles cache would pad them: the cells under the
+        # scrollbar (its gutter) in the widget's background.
+        width = self.size.width
+        base_background, background = self.background_colors
+        content = self.scrollable_content_region.width or width
+        gutter = None
+        if width > content:
+            gutter = Segment(" " * (width - content), TextualStyle(background=base_background + background).rich_style)
+        paint = self._paint = self._begin_paint(content, gutter)
+        try:
+            filters = tuple(self.get_line_filters())
+            lines_for = (self._rows_for, filters, background)
+            if self._lines_for != lines_for:
+                self._lines.clear()
+                self._lines_for = lines_for
+            lines = self._lines
+            order, roster, now = self.order, self.roster, paint.now
+            strips: list[Strip] = []
+            for y in crop.line_range:
+                index = paint.top + y
+                if index < len(order):
+                    i = order[index]
+                    key: tuple | None = (i, index == paint.cursor, roster.status(i, now), _left_text(roster, i, now))
+                else:
+                    key = None
+                drawn = lines.get(y)
+                if drawn is not None and drawn[0] == key:
+                    strip = drawn[1]
+                    if key is not None:
+                        self._painted[index] = (key[2], key[3])
+                else:
+                    strip = self.render_line(y)
+                    for line_filter in filters:
+                        strip = strip.apply_filter(line_filter, background)
+                    lines[y] = (key, strip)
+                strips.append(strip)
+        finally:
+            self._paint = None
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        paint = self._paint or self._begin_paint()
+        index = paint.top + y
         if index >= len(self.order):
-            return Strip.blank(width, styles["base"])
+            blank = Strip.blank(paint.width, paint.styles["base"])
+            if paint.gutter is None:
+                return blank
+            return Strip([*blank, paint.gutter], paint.width + paint.gutter.cell_length)
         roster = self.roster
         i = self.order[index]
-        now = self.clock.now()
+        now = paint.now
         status = roster.status(i, now)
         left = _left_text(roster, i, now)
         self._painted[index] = (status, left)
-        prefix = "cursor:" if index == self.cursor else ""
-        row_style = styles["cursor" if prefix else "base"]
+        key = (i, index == paint.cursor, status)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = self._draw_row(i, key[1], status, paint)
+        segments = row.segments.copy()
+        if row.at >= 0:
+            segments[row.at] = Segment(_fit(left, row.left_width, True), row.left_style)
+        if not row.cut:
+            return Strip(segments, row.length)  # type: ignore[arg-type]
+        # A terminal too narrow even for the fewest columns: cut at the content's edge.
+        strip = Strip(segments, row.length).crop(0, paint.width)  # type: ignore[arg-type]
+        if paint.gutter is None:
+            return strip
+        return Strip([*strip, paint.gutter], paint.width + paint.gutter.cell_length)
+
+    def _draw_row(self, i: int, cursor: bool, status: Status, paint: _Paint) -> _Row:
+        """Row `i` as segments, the countdown left out. Neighbouring cells of one style
+        are one segment: fewer segments are less work for every later step of a paint
+        (line filters, the compositor's cuts, the terminal's escape codes)."""
+        roster = self.roster
+        styles = paint.styles
+        prefix = "cursor:" if cursor else ""
+        row_style = styles["cursor" if cursor else "base"]
         status_style = styles[prefix + status.value]
         muted = styles[prefix + "muted"]
         active = roster.active(i)
         if not active:
             row_style = muted
-        segments: list[Segment] = []
+        pieces: list[tuple[str, Style] | None] = []
+        at, left_width = -1, 0
         cursor_x = 0
-        for col, x, w in self._columns():
+        for col, x, w in paint.columns:
             if x > cursor_x:
-                segments.append(Segment(" " * (x - cursor_x), row_style))
+                pieces.append((" " * (x - cursor_x), row_style))
+            cursor_x = x + w
             key = col.key
             style = row_style
+            if key == "left":
+                at, left_width = len(pieces), w
+                pieces.append(None)
+                continue
             if key == "status":
                 text, style = f"{GLYPHS[status]} {SHORT_LABEL[status]}", status_style
-            elif key == "left":
-                text, style = left, status_style
             elif key == "name":
                 text = roster.name(i) if active else f"{roster.name(i)} ({roster.lifecycle(i).value})"
             elif key == "kind":
@@ -357,13 +519,24 @@ class KeyTable(ScrollView, can_focus=True):
                     text = local_time(expires)
             else:
                 text = ""
-            segments.append(Segment(_fit(text, w, col.right), style))
-            cursor_x = x + w
-        if cursor_x < width:
-            segments.append(Segment(" " * (width - cursor_x), row_style))
-        elif cursor_x > width:  # a terminal too narrow even for the fewest columns
-            return Strip(segments).crop(0, width)
-        return Strip(segments, width)
+            pieces.append((_fit(text, w, col.right), style))
+        if cursor_x < paint.width:
+            pieces.append((" " * (paint.width - cursor_x), row_style))
+        length = max(cursor_x, paint.width)
+        if paint.gutter is not None and cursor_x <= paint.width:  # (a row cut at the edge gets it after the cut)
+            pieces.append((paint.gutter.text, paint.gutter.style))
+            length += paint.gutter.cell_length
+        segments: list[Segment | None] = []
+        for piece in pieces:
+            last = segments[-1] if segments else None
+            if piece is None:
+                at = len(segments)
+                segments.append(None)
+            elif last is not None and last.style == piece[1]:
+                segments[-1] = Segment(last.text + piece[0], last.style)
+            else:
+                segments.append(Segment(*piece))
+        return _Row(segments, at, left_width, status_style, length, cursor_x > paint.width)
 
     # ---- cursor ------------------------------------------------------------------
     def on_focus(self) -> None:
