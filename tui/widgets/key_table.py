@@ -17,6 +17,8 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -92,30 +94,38 @@ def layout(width: int) -> list[tuple[Column, int, int]]:
 class _Paint:
     """What every line of one paint shares, computed once per paint instead of once per line."""
 
-    width: int         # the content's, without the scrollbar's gutter
-    gutter: Segment | None  # the cells under the scrollbar, when the table draws whole lines itself
+    width: int                             # of the content, without the scrollbar's gutter
     columns: list[tuple[Column, int, int]]
     styles: dict[str, Style]
     top: int
     cursor: int
     now: float
+    # When the table draws whole lines itself (see render_lines): the cells under the
+    # scrollbar, and the app's line filters with the background they are given.
+    gutter: Segment | None = None
+    filters: tuple[LineFilter, ...] = ()
+    background: Color | None = None
+
+    def filtered(self, segments: list[Segment]) -> list[Segment]:
+        for line_filter in self.filters:
+            segments = line_filter.apply(segments, self.background)  # type: ignore[arg-type]
+        return segments
 
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """A drawn row without its countdown: `segments` holds None where the countdown goes."""
+    """A drawn row but its countdown, line filters applied: `head` + countdown + `tail`."""
 
-    segments: list[Segment | None]
-    at: int            # the countdown's index in `segments`
+    head: list[Segment]
+    tail: list[Segment]
     left_width: int
     left_style: Style
-    length: int        # cells of the whole row
-    cut: bool          # wider than the content (a terminal too narrow even for the fewest columns)
+    length: int        # cells of the whole line
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
     """`text` in exactly `width` cells (display width: a CJK character takes two)."""
-    cells = cell_len(text)
+    cells = len(text) if text.isascii() else cell_len(text)
     if cells > width:
         return set_cell_size(text, max(0, width - 1)) + "…"
     pad = " " * (width - cells)
@@ -215,13 +225,12 @@ class KeyTable(ScrollView, can_focus=True):
         self._style_cache: dict[str, Style] = {}
         self._columns_cache: tuple[int, list[tuple[Column, int, int]]] = (-1, [])
         self._paint: _Paint | None = None  # set while Textual asks for this paint's lines
-        # Drawn rows without their countdown, by (row, has the cursor, band); valid for one
-        # width and one set of styles (see `_row`). A tick redraws a row from it in a few µs.
+        # Drawn rows but their countdown, by (row, has the cursor, band), for one width, one
+        # set of styles and filters (see `render_line`): a tick redraws a line from it in µs.
         self._rows: LRUCache[tuple[int, bool, Status], _Row] = LRUCache(ROW_CACHE)
-        self._rows_for: tuple[int, int, int] | None = None
         # The strips last handed to Textual, by line on screen, with what they show.
         self._lines: dict[int, tuple[tuple | None, Strip]] = {}
-        self._lines_for: tuple | None = None
+        self._drawn_for: tuple | None = None  # what both were drawn for (widths, styles, filters)
         self._style_generation = 0
 
     # ---- data ----------------------------------------------------------------
@@ -335,14 +344,16 @@ class KeyTable(ScrollView, can_focus=True):
     # ---- rendering ---------------------------------------------------------------
     #
     # A tick changes a character or two of each visible countdown. Textual's
-    # default path redraws each such line whole, then styles it line by line
-    # through the widget's styles cache (border, padding, tint, line filters),
-    # some 30 µs a line on top of drawing it. Here a line is drawn from its row
-    # (drawn once, kept in `_rows`) plus its countdown, and a line whose content
-    # did not change is handed back as the very strip painted last time, line
-    # filters already applied. The table has no border, padding, tint or
-    # transparency of its own (`_plain_box`); if CSS gives it some, Textual's
-    # path draws it (`render_line` stays the one definition of a line).
+    # default path redraws each such line whole, then styles it through the
+    # widget's styles cache (border, padding, tint, then the app's line filters
+    # over every segment): some 30 µs a line on top of drawing it. Here a line is
+    # its row, drawn and filtered once (kept in `_rows`), plus its countdown,
+    # filtered on its own; and a line that shows what it showed last paint is
+    # handed back as the very same strip. Textual's line filters (ANSI colours to
+    # true colour, NO_COLOR, dim) map each segment on its own, so filtering a
+    # row in pieces gives what filtering it whole gives. The table has no border,
+    # padding, tint or transparency of its own (`_plain_box`); if CSS gives it
+    # some, Textual's path draws the lines (from `render_line`, as always).
 
     def _columns(self, width: int | None = None) -> list[tuple[Column, int, int]]:
         if width is None:  # the content width, not counting the vertical scrollbar
@@ -372,15 +383,17 @@ class KeyTable(ScrollView, can_focus=True):
         self._style_key = None
         super().notify_style_update()
 
-    def _begin_paint(self, width: int = 0, gutter: Segment | None = None) -> _Paint:
+    def _begin_paint(self, width: int = 0, gutter: Segment | None = None, filters: tuple[LineFilter, ...] = (),
+                     background: Color | None = None) -> _Paint:
         width = width or self.scrollable_content_region.width or self.size.width
         styles = self._styles()
-        drawn_for = (width, gutter, self._style_generation)
-        if self._rows_for != drawn_for:
+        drawn_for = (width, gutter, self._style_generation, filters, background)
+        if self._drawn_for != drawn_for:  # what the cached rows and lines were drawn for
             self._rows.clear()
-            self._rows_for = drawn_for
-        return _Paint(width, gutter, self._columns(width), styles, self.scroll_offset.y, self.cursor,
-                      self.clock.now())
+            self._lines.clear()
+            self._drawn_for = drawn_for
+        return _Paint(width, self._columns(width), styles, self.scroll_offset.y, self.cursor, self.clock.now(),
+                      gutter, filters, background)
 
     def _plain_box(self) -> bool:
         """Nothing for Textual to draw around or over the rows: no border, padding,
@@ -399,22 +412,20 @@ class KeyTable(ScrollView, can_focus=True):
                 return super().render_lines(crop)  # calls render_line for the lines it lacks
             finally:
                 self._paint = None
-        # Whole lines, as Textual's styles cache would pad them: the cells under the
-        # scrollbar (its gutter) in the widget's background.
+        # Lines as Textual's styles cache pads them: the cells of the scrollbar's gutter
+        # in the widget's background. When the scrollbar is drawn there, over the
+        # line, the line stops at the gutter instead: the compositor takes each cell
+        # from the front-most widget and cuts lines only as far as they go, and a
+        # line it need not cut is one strip fewer to make, per line, per paint.
         width = self.size.width
         base_background, background = self.background_colors
         content = self.scrollable_content_region.width or width
         gutter = None
-        if width > content:
+        if width > content and not (self.show_vertical_scrollbar and self.styles.scrollbar_visibility == "visible"):
             gutter = Segment(" " * (width - content), TextualStyle(background=base_background + background).rich_style)
-        paint = self._paint = self._begin_paint(content, gutter)
+        paint = self._paint = self._begin_paint(content, gutter, tuple(self.get_line_filters()), background)
         try:
-            filters = tuple(self.get_line_filters())
-            lines_for = (self._rows_for, filters, background)
-            if self._lines_for != lines_for:
-                self._lines.clear()
-                self._lines_for = lines_for
-            lines = self._lines
+            lines, painted = self._lines, self._painted
             order, roster, now = self.order, self.roster, paint.now
             strips: list[Strip] = []
             for y in crop.line_range:
@@ -428,11 +439,9 @@ class KeyTable(ScrollView, can_focus=True):
                 if drawn is not None and drawn[0] == key:
                     strip = drawn[1]
                     if key is not None:
-                        self._painted[index] = (key[2], key[3])
+                        painted[index] = (key[2], key[3])
                 else:
                     strip = self.render_line(y)
-                    for line_filter in filters:
-                        strip = strip.apply_filter(line_filter, background)
                     lines[y] = (key, strip)
                 strips.append(strip)
         finally:
@@ -444,12 +453,11 @@ class KeyTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         paint = self._paint or self._begin_paint()
+        gutter = [] if paint.gutter is None else [paint.gutter]
+        length = paint.width + (0 if paint.gutter is None else paint.gutter.cell_length)
         index = paint.top + y
         if index >= len(self.order):
-            blank = Strip.blank(paint.width, paint.styles["base"])
-            if paint.gutter is None:
-                return blank
-            return Strip([*blank, paint.gutter], paint.width + paint.gutter.cell_length)
+            return Strip(paint.filtered([*Strip.blank(paint.width, paint.styles["base"]), *gutter]), length)
         roster = self.roster
         i = self.order[index]
         now = paint.now
@@ -459,22 +467,23 @@ class KeyTable(ScrollView, can_focus=True):
         key = (i, index == paint.cursor, status)
         row = self._rows.get(key)
         if row is None:
-            row = self._rows[key] = self._draw_row(i, key[1], status, paint)
-        segments = row.segments.copy()
-        if row.at >= 0:
-            segments[row.at] = Segment(_fit(left, row.left_width, True), row.left_style)
-        if not row.cut:
-            return Strip(segments, row.length)  # type: ignore[arg-type]
-        # A terminal too narrow even for the fewest columns: cut at the content's edge.
-        strip = Strip(segments, row.length).crop(0, paint.width)  # type: ignore[arg-type]
-        if paint.gutter is None:
-            return strip
-        return Strip([*strip, paint.gutter], paint.width + paint.gutter.cell_length)
+            pieces, at, left_width, left_style, cells = self._draw_row(i, key[1], status, paint)
+            if cells > paint.width or at < 0:  # a terminal too narrow even for the fewest columns
+                if at >= 0:
+                    pieces[at] = (_fit(left, left_width, True), left_style)
+                strip = Strip([Segment(*piece) for piece in pieces if piece is not None]).crop(0, paint.width)
+                return Strip(paint.filtered([*strip, *gutter]), length)
+            if gutter:
+                pieces.append((gutter[0].text, gutter[0].style))
+            row = self._rows[key] = _Row(paint.filtered(_joined(pieces[:at])),
+                                         paint.filtered(_joined(pieces[at + 1:])), left_width, left_style, length)
+        countdown = paint.filtered([Segment(_fit(left, row.left_width, True), row.left_style)])
+        return Strip([*row.head, *countdown, *row.tail], row.length)
 
-    def _draw_row(self, i: int, cursor: bool, status: Status, paint: _Paint) -> _Row:
-        """Row `i` as segments, the countdown left out. Neighbouring cells of one style
-        are one segment: fewer segments are less work for every later step of a paint
-        (line filters, the compositor's cuts, the terminal's escape codes)."""
+    def _draw_row(self, i: int, cursor: bool, status: Status,
+                  paint: _Paint) -> tuple[list[tuple[str, Style] | None], int, int, Style, int]:
+        """Row `i` as (text, style) pieces, None where the countdown goes; and the
+        countdown's index, width and style, and the cells the row takes."""
         roster = self.roster
         styles = paint.styles
         prefix = "cursor:" if cursor else ""
@@ -522,21 +531,7 @@ class KeyTable(ScrollView, can_focus=True):
             pieces.append((_fit(text, w, col.right), style))
         if cursor_x < paint.width:
             pieces.append((" " * (paint.width - cursor_x), row_style))
-        length = max(cursor_x, paint.width)
-        if paint.gutter is not None and cursor_x <= paint.width:  # (a row cut at the edge gets it after the cut)
-            pieces.append((paint.gutter.text, paint.gutter.style))
-            length += paint.gutter.cell_length
-        segments: list[Segment | None] = []
-        for piece in pieces:
-            last = segments[-1] if segments else None
-            if piece is None:
-                at = len(segments)
-                segments.append(None)
-            elif last is not None and last.style == piece[1]:
-                segments[-1] = Segment(last.text + piece[0], last.style)
-            else:
-                segments.append(Segment(*piece))
-        return _Row(segments, at, left_width, status_style, length, cursor_x > paint.width)
+        return pieces, at, left_width, status_style, cursor_x
 
     # ---- cursor ------------------------------------------------------------------
     def on_focus(self) -> None:
@@ -591,6 +586,19 @@ class KeyTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(0, len(self.order))
         self._scroll_cursor_into_view()
+
+
+def _joined(pieces: list) -> list[Segment]:
+    """(text, style) pieces as segments, neighbours of one style joined: fewer
+    segments are less work for every later step of a paint (line filters, the
+    compositor's cuts, the terminal's escape codes)."""
+    segments: list[Segment] = []
+    for text, style in pieces:
+        if segments and segments[-1].style == style:
+            segments[-1] = Segment(segments[-1].text + text, style)
+        else:
+            segments.append(Segment(text, style))
+    return segments
 
 
 def _left_text(roster: Roster, i: int, now: float) -> str:
