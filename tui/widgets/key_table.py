@@ -16,7 +16,6 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.color import Color
 from textual.filter import LineFilter
 from textual.geometry import Region, Size
@@ -220,6 +219,9 @@ class KeyTable(ScrollView, can_focus=True):
         self._base: array | None = None  # every key in the current sort, before the filter
         self.filter_text = ""
         self.sort = "expiry"
+        # What each visible row shows (by its index in `order`): its band and countdown as
+        # of the tick that last repainted them. Lines are drawn from it, so a line drawn
+        # again, for whatever reason, shows what the screen shows; only a tick moves it on.
         self._painted: dict[int, tuple[Status, str]] = {}
         self._style_key: tuple | None = None
         self._style_cache: dict[str, Style] = {}
@@ -227,9 +229,9 @@ class KeyTable(ScrollView, can_focus=True):
         self._paint: _Paint | None = None  # set while Textual asks for this paint's lines
         # Drawn rows but their countdown, by (row, has the cursor, band), for one width, one
         # set of styles and filters (see `render_line`): a tick redraws a line from it in µs.
-        self._rows: LRUCache[tuple[int, bool, Status], _Row] = LRUCache(ROW_CACHE)
+        self._rows: dict[tuple[int, bool, Status], _Row] = {}  # oldest first: dropped past ROW_CACHE
         # The strips last handed to Textual, by line on screen, with what they show.
-        self._lines: dict[int, tuple[tuple | None, Strip]] = {}
+        self._lines: dict[int, tuple[tuple, Strip]] = {}
         self._drawn_for: tuple | None = None  # what both were drawn for (widths, styles, filters)
         self._style_generation = 0
 
@@ -306,23 +308,25 @@ class KeyTable(ScrollView, can_focus=True):
         now = self.clock.now()
         left = self._left_column()
         roster = self.roster
-        painted_rows = self._painted
+        before = self._painted
+        painted: dict[int, tuple[Status, str]] = {}
         regions: list[Region] = []
         line_width = 0
         for y in range(top, min(top + height, len(order))):
             i = order[y]
             status = roster.status(i, now)
-            painted = painted_rows.get(y)
-            if painted is None or painted[0] is not status:
-                line_width = line_width or max(self.virtual_size.width, self.size.width)
-                regions.append(Region(0, y - top, line_width, 1))
-                continue
             text = _left_text(roster, i, now)
-            if painted[1] == text or left is None:
+            painted[y] = (status, text)
+            shown = before.get(y)
+            if shown is None or shown[0] is not status or left is None:
+                if shown != (status, text):
+                    line_width = line_width or max(self.virtual_size.width, self.size.width)
+                    regions.append(Region(0, y - top, line_width, 1))
+                continue
+            if shown[1] == text:
                 continue
             x, w = left
-            old, new = _fit(painted[1], w, True), _fit(text, w, True)
-            painted_rows[y] = (status, text)
+            old, new = _fit(shown[1], w, True), _fit(text, w, True)
             if old == new:
                 continue
             if len(old) != w or len(new) != w:  # a character wider than one cell: the whole column
@@ -331,6 +335,7 @@ class KeyTable(ScrollView, can_focus=True):
             first = next(n for n in range(w) if old[n] != new[n])
             last = next(n for n in range(w - 1, -1, -1) if old[n] != new[n])
             regions.append(Region(x + first, y - top, last - first + 1, 1))
+        self._painted = painted  # (rows scrolled away are forgotten: drawn afresh when back)
         if regions:
             self.refresh(*regions)
 
@@ -348,10 +353,12 @@ class KeyTable(ScrollView, can_focus=True):
     # widget's styles cache (border, padding, tint, then the app's line filters
     # over every segment): some 30 µs a line on top of drawing it. Here a line is
     # its row, drawn and filtered once (kept in `_rows`), plus its countdown,
-    # filtered on its own; and a line that shows what it showed last paint is
-    # handed back as the very same strip. Textual's line filters (ANSI colours to
-    # true colour, NO_COLOR, dim) map each segment on its own, so filtering a
-    # row in pieces gives what filtering it whole gives. The table has no border,
+    # filtered on its own; a line that shows what it showed last paint is handed
+    # back as the very same strip (`_lines`). Textual's line filters (ANSI colours
+    # to true colour, NO_COLOR, dim) map each segment on its own, so a row
+    # filtered in pieces is the row filtered whole. A line always shows its row's
+    # `_painted` state, so drawing a line again (a full repaint, a cursor move)
+    # never shows a countdown the tick has not repainted. The table has no border,
     # padding, tint or transparency of its own (`_plain_box`); if CSS gives it
     # some, Textual's path draws the lines (from `render_line`, as always).
 
@@ -425,23 +432,24 @@ class KeyTable(ScrollView, can_focus=True):
             gutter = Segment(" " * (width - content), TextualStyle(background=base_background + background).rich_style)
         paint = self._paint = self._begin_paint(content, gutter, tuple(self.get_line_filters()), background)
         try:
-            lines, painted = self._lines, self._painted
-            order, roster, now = self.order, self.roster, paint.now
+            lines, painted, order = self._lines, self._painted, self.order
             strips: list[Strip] = []
             for y in crop.line_range:
                 index = paint.top + y
-                if index < len(order):
-                    i = order[index]
-                    key: tuple | None = (i, index == paint.cursor, roster.status(i, now), _left_text(roster, i, now))
+                shown = painted.get(index)
+                if index >= len(order):
+                    key: tuple = ("blank",)
+                elif shown is None:  # not on screen yet: drawn afresh
+                    key = ()
                 else:
-                    key = None
+                    key = (order[index], index == paint.cursor, shown)
                 drawn = lines.get(y)
-                if drawn is not None and drawn[0] == key:
+                if key and drawn is not None and drawn[0] == key:
                     strip = drawn[1]
-                    if key is not None:
-                        painted[index] = (key[2], key[3])
                 else:
                     strip = self.render_line(y)
+                    if key == ():
+                        key = (order[index], index == paint.cursor, painted[index])
                     lines[y] = (key, strip)
                 strips.append(strip)
         finally:
@@ -460,10 +468,10 @@ class KeyTable(ScrollView, can_focus=True):
             return Strip(paint.filtered([*Strip.blank(paint.width, paint.styles["base"]), *gutter]), length)
         roster = self.roster
         i = self.order[index]
-        now = paint.now
-        status = roster.status(i, now)
-        left = _left_text(roster, i, now)
-        self._painted[index] = (status, left)
+        shown = self._painted.get(index)
+        if shown is None:
+            shown = self._painted[index] = (roster.status(i, paint.now), _left_text(roster, i, paint.now))
+        status, left = shown
         key = (i, index == paint.cursor, status)
         row = self._rows.get(key)
         if row is None:
@@ -475,6 +483,8 @@ class KeyTable(ScrollView, can_focus=True):
                 return Strip(paint.filtered([*strip, *gutter]), length)
             if gutter:
                 pieces.append((gutter[0].text, gutter[0].style))
+            if len(self._rows) >= ROW_CACHE:
+                del self._rows[next(iter(self._rows))]
             row = self._rows[key] = _Row(paint.filtered(_joined(pieces[:at])),
                                          paint.filtered(_joined(pieces[at + 1:])), left_width, left_style, length)
         countdown = paint.filtered([Segment(_fit(left, row.left_width, True), row.left_style)])
