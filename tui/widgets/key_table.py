@@ -67,6 +67,7 @@ COLUMNS = (
 )
 GAP = 2
 NAME_MIN = 12
+LEFT_WIDTH = next(c.width for c in COLUMNS if c.key == "left")  # (never dropped from the layout)
 
 
 def layout(width: int) -> list[tuple[Column, int, int]]:
@@ -117,7 +118,6 @@ class _Row:
 
     head: list[Segment]
     tail: list[Segment]
-    left_width: int
     left_style: Style
     length: int        # cells of the whole line
 
@@ -219,8 +219,8 @@ class KeyTable(ScrollView, can_focus=True):
         self._base: array | None = None  # every key in the current sort, before the filter
         self.filter_text = ""
         self.sort = "expiry"
-        # What each visible row shows (by its index in `order`): its band and countdown as
-        # of the tick that last repainted them. Lines are drawn from it, so a line drawn
+        # What each visible row shows (by its index in `order`): its band and countdown (the
+        # LEFT column's cells) as of the tick that last repainted them. Lines are drawn from it, so a line drawn
         # again, for whatever reason, shows what the screen shows; only a tick moves it on.
         self._painted: dict[int, tuple[Status, str]] = {}
         self._style_key: tuple | None = None
@@ -315,25 +315,26 @@ class KeyTable(ScrollView, can_focus=True):
         for y in range(top, min(top + height, len(order))):
             i = order[y]
             status = roster.status(i, now)
-            text = _left_text(roster, i, now)
-            painted[y] = (status, text)
+            new = _countdown_cells(roster, i, now)
+            painted[y] = (status, new)
             shown = before.get(y)
             if shown is None or shown[0] is not status or left is None:
-                if shown != (status, text):
+                if shown != (status, new):
                     line_width = line_width or max(self.virtual_size.width, self.size.width)
                     regions.append(Region(0, y - top, line_width, 1))
                 continue
-            if shown[1] == text:
-                continue
-            x, w = left
-            old, new = _fit(shown[1], w, True), _fit(text, w, True)
+            old = shown[1]
             if old == new:
                 continue
+            x, w = left
             if len(old) != w or len(new) != w:  # a character wider than one cell: the whole column
                 regions.append(Region(x, y - top, w, 1))
                 continue
-            first = next(n for n in range(w) if old[n] != new[n])
-            last = next(n for n in range(w - 1, -1, -1) if old[n] != new[n])
+            first, last = 0, w - 1
+            while old[first] == new[first]:
+                first += 1
+            while old[last] == new[last]:
+                last -= 1
             regions.append(Region(x + first, y - top, last - first + 1, 1))
         self._painted = painted  # (rows scrolled away are forgotten: drawn afresh when back)
         if regions:
@@ -470,15 +471,15 @@ class KeyTable(ScrollView, can_focus=True):
         i = self.order[index]
         shown = self._painted.get(index)
         if shown is None:
-            shown = self._painted[index] = (roster.status(i, paint.now), _left_text(roster, i, paint.now))
+            shown = self._painted[index] = (roster.status(i, paint.now), _countdown_cells(roster, i, paint.now))
         status, left = shown
         key = (i, index == paint.cursor, status)
         row = self._rows.get(key)
         if row is None:
-            pieces, at, left_width, left_style, cells = self._draw_row(i, key[1], status, paint)
+            pieces, at, left_style, cells = self._draw_row(i, key[1], status, paint)
             if cells > paint.width or at < 0:  # a terminal too narrow even for the fewest columns
                 if at >= 0:
-                    pieces[at] = (_fit(left, left_width, True), left_style)
+                    pieces[at] = (left, left_style)
                 strip = Strip([Segment(*piece) for piece in pieces if piece is not None]).crop(0, paint.width)
                 return Strip(paint.filtered([*strip, *gutter]), length)
             if gutter:
@@ -486,14 +487,14 @@ class KeyTable(ScrollView, can_focus=True):
             if len(self._rows) >= ROW_CACHE:
                 del self._rows[next(iter(self._rows))]
             row = self._rows[key] = _Row(paint.filtered(_joined(pieces[:at])),
-                                         paint.filtered(_joined(pieces[at + 1:])), left_width, left_style, length)
-        countdown = paint.filtered([Segment(_fit(left, row.left_width, True), row.left_style)])
+                                         paint.filtered(_joined(pieces[at + 1:])), left_style, length)
+        countdown = paint.filtered([Segment(left, row.left_style)])
         return Strip([*row.head, *countdown, *row.tail], row.length)
 
     def _draw_row(self, i: int, cursor: bool, status: Status,
-                  paint: _Paint) -> tuple[list[tuple[str, Style] | None], int, int, Style, int]:
+                  paint: _Paint) -> tuple[list[tuple[str, Style] | None], int, Style, int]:
         """Row `i` as (text, style) pieces, None where the countdown goes; and the
-        countdown's index, width and style, and the cells the row takes."""
+        countdown's index and style, and the cells the row takes."""
         roster = self.roster
         styles = paint.styles
         prefix = "cursor:" if cursor else ""
@@ -504,7 +505,7 @@ class KeyTable(ScrollView, can_focus=True):
         if not active:
             row_style = muted
         pieces: list[tuple[str, Style] | None] = []
-        at, left_width = -1, 0
+        at = -1
         cursor_x = 0
         for col, x, w in paint.columns:
             if x > cursor_x:
@@ -513,7 +514,7 @@ class KeyTable(ScrollView, can_focus=True):
             key = col.key
             style = row_style
             if key == "left":
-                at, left_width = len(pieces), w
+                at = len(pieces)
                 pieces.append(None)
                 continue
             if key == "status":
@@ -541,7 +542,7 @@ class KeyTable(ScrollView, can_focus=True):
             pieces.append((_fit(text, w, col.right), style))
         if cursor_x < paint.width:
             pieces.append((" " * (paint.width - cursor_x), row_style))
-        return pieces, at, left_width, status_style, cursor_x
+        return pieces, at, status_style, cursor_x
 
     # ---- cursor ------------------------------------------------------------------
     def on_focus(self) -> None:
@@ -609,6 +610,11 @@ def _joined(pieces: list) -> list[Segment]:
         else:
             segments.append(Segment(text, style))
     return segments
+
+
+def _countdown_cells(roster: Roster, i: int, now: float) -> str:
+    """The LEFT column's cells: the countdown, right-aligned."""
+    return _fit(_left_text(roster, i, now), LEFT_WIDTH, True)
 
 
 def _left_text(roster: Roster, i: int, now: float) -> str:
