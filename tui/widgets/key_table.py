@@ -482,8 +482,8 @@ class KeyTable(ScrollView, can_focus=True):
                     pieces[at] = (left, left_style)
                 strip = Strip([Segment(*piece) for piece in pieces if piece is not None]).crop(0, paint.width)
                 return Strip(paint.filtered([*strip, *gutter]), length)
-            if gutter:
-                pieces.append((gutter[0].text, gutter[0].style))
+            if paint.gutter is not None:
+                pieces.append((paint.gutter.text, paint.gutter.style or left_style))
             if len(self._rows) >= ROW_CACHE:
                 del self._rows[next(iter(self._rows))]
             row = self._rows[key] = _Row(paint.filtered(_joined(pieces[:at])),
