@@ -167,8 +167,16 @@ class Harness:
 
     async def quiet(self) -> None:
         """Wait for every worker to finish and everything to be painted."""
-        for _ in range(3):
-            await self.app.workers.wait_for_complete()
+        from textual.worker import WorkerCancelled
+
+        for _ in range(5):
+            try:
+                await self.app.workers.wait_for_complete()
+            except WorkerCancelled:
+                # An exclusive worker replaced by a newer one of its group while we waited
+                # (the app's 30 s reminder count can start during a long session): wait
+                # for the newer one.
+                pass
             await self.until(lambda: True)
             if not any(w.is_running for w in self.app.workers):
                 return

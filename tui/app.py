@@ -258,6 +258,8 @@ class MomentoKeysApp(App):
         self._data_version: int | None = None
         self._loaded = False
         self._copy_generation = 0
+        self._table: KeyTable | None = None  # the dashboard's, looked up once (a DOM query per tick costs
+        self._summary: SummaryLine | None = None  # more than the tick's own work)
         if keeper.settings.bindings:
             self.set_keymap(keeper.settings.bindings)
 
@@ -297,7 +299,9 @@ class MomentoKeysApp(App):
 
     @property
     def table(self) -> KeyTable:
-        return self.dashboard.query_one(KeyTable)
+        if self._table is None:
+            self._table = self.dashboard.query_one(KeyTable)
+        return self._table
 
     @property
     def records(self) -> RowsView:
@@ -506,8 +510,10 @@ class MomentoKeysApp(App):
         if table.filter_text:
             parts.append((f"{len(table.order)} of {len(self.roster)} shown", False))
         parts.append((f"sorted by {table.sort}", False))
-        for summary in self.dashboard.query("#summary").results(SummaryLine):  # (none while shutting down)
-            summary.set_parts(parts)
+        if self._summary is None or not self._summary.is_attached:
+            self._summary = next(iter(self.dashboard.query("#summary").results(SummaryLine)), None)
+        if self._summary is not None:  # (none while shutting down)
+            self._summary.set_parts(parts)
 
     def refresh_title(self) -> None:
         """The header: how many keys, and where their secrets live (changes rarely)."""

@@ -12,14 +12,18 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 from textual.widgets import Static
 
 from ..core.clock import Clock
@@ -38,6 +42,7 @@ SHORT_LABEL = {
 }
 
 SORTS = ("expiry", "status", "name")
+ROW_CACHE = 1024  # rows kept drawn (less their countdown): a few screens' worth, cursor and bands included
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ COLUMNS = (
 )
 GAP = 2
 NAME_MIN = 12
+LEFT_WIDTH = next(c.width for c in COLUMNS if c.key == "left")  # (never dropped from the layout)
 
 
 def layout(width: int) -> list[tuple[Column, int, int]]:
@@ -84,10 +90,45 @@ def layout(width: int) -> list[tuple[Column, int, int]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Paint:
+    """What every line of one paint shares, computed once per paint instead of once per line."""
+
+    width: int                             # of the content, without the scrollbar's gutter
+    columns: list[tuple[Column, int, int]]
+    styles: dict[str, Style]
+    top: int
+    cursor: int
+    now: float
+    # When the table draws whole lines itself (see render_lines): the cells under the
+    # scrollbar, and the app's line filters with the background they are given.
+    gutter: Segment | None = None
+    filters: tuple[LineFilter, ...] = ()
+    background: Color | None = None
+
+    def filtered(self, segments: list[Segment]) -> list[Segment]:
+        for line_filter in self.filters:
+            segments = line_filter.apply(segments, self.background)  # type: ignore[arg-type]
+        return segments
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A drawn row but its countdown, line filters applied: `head` + countdown + `tail`."""
+
+    head: list[Segment]
+    tail: list[Segment]
+    left_style: Style
+    length: int        # cells of the whole line
+
+
 def _fit(text: str, width: int, right: bool = False) -> str:
-    if len(text) > width:
-        return text[: max(0, width - 1)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+    """`text` in exactly `width` cells (display width: a CJK character takes two)."""
+    cells = len(text) if text.isascii() else cell_len(text)
+    if cells > width:
+        return set_cell_size(text, max(0, width - 1)) + "…"
+    pad = " " * (width - cells)
+    return pad + text if right else text + pad
 
 
 class KeyTableHeader(Static):
@@ -178,10 +219,21 @@ class KeyTable(ScrollView, can_focus=True):
         self._base: array | None = None  # every key in the current sort, before the filter
         self.filter_text = ""
         self.sort = "expiry"
+        # What each visible row shows (by its index in `order`): its band and countdown (the
+        # LEFT column's cells) as of the tick that last repainted them. Lines are drawn from it, so a line drawn
+        # again, for whatever reason, shows what the screen shows; only a tick moves it on.
         self._painted: dict[int, tuple[Status, str]] = {}
         self._style_key: tuple | None = None
         self._style_cache: dict[str, Style] = {}
         self._columns_cache: tuple[int, list[tuple[Column, int, int]]] = (-1, [])
+        self._paint: _Paint | None = None  # set while Textual asks for this paint's lines
+        # Drawn rows but their countdown, by (row, has the cursor, band), for one width, one
+        # set of styles and filters (see `render_line`): a tick redraws a line from it in µs.
+        self._rows: dict[tuple[int, bool, Status], _Row] = {}  # oldest first: dropped past ROW_CACHE
+        # The strips last handed to Textual, by line on screen, with what they show.
+        self._lines: dict[int, tuple[tuple, Strip]] = {}
+        self._drawn_for: tuple | None = None  # what both were drawn for (widths, styles, filters)
+        self._style_generation = 0
 
     # ---- data ----------------------------------------------------------------
     @property
@@ -216,6 +268,8 @@ class KeyTable(ScrollView, can_focus=True):
         if was_empty != (not self.order):
             self.refresh_bindings()  # "Details" only when there is a row to open
         self._painted.clear()
+        self._rows.clear()
+        self._lines.clear()
         self.virtual_size = Size(0, len(self.order))  # never wider than the view: no horizontal scrollbar
         index = 0
         if keep is not None and (row := roster.index_of(keep)) is not None:
@@ -244,7 +298,8 @@ class KeyTable(ScrollView, can_focus=True):
     def tick(self) -> None:
         """Repaint what time changed on screen: for each visible row, the characters
         of its countdown that changed (the whole row if its band changed).
-        O(visible rows); usually a handful of one- or two-cell regions."""
+        O(visible rows); usually a handful of one- or two-cell regions, marked
+        dirty in one call (Textual's `refresh` has a cost per call, not per region)."""
         order = self.order
         if not order:
             return
@@ -253,24 +308,37 @@ class KeyTable(ScrollView, can_focus=True):
         now = self.clock.now()
         left = self._left_column()
         roster = self.roster
+        before = self._painted
+        painted: dict[int, tuple[Status, str]] = {}
+        regions: list[Region] = []
+        line_width = 0
         for y in range(top, min(top + height, len(order))):
             i = order[y]
             status = roster.status(i, now)
-            painted = self._painted.get(y)
-            if painted is None or painted[0] is not status:
-                self.refresh_lines(y)
+            new = _countdown_cells(roster, i, now)
+            painted[y] = (status, new)
+            shown = before.get(y)
+            if shown is None or shown[0] is not status or left is None:
+                if shown != (status, new):
+                    line_width = line_width or max(self.virtual_size.width, self.size.width)
+                    regions.append(Region(0, y - top, line_width, 1))
                 continue
-            text = _left_text(roster, i, now)
-            if painted[1] == text or left is None:
-                continue
-            x, w = left
-            old, new = _fit(painted[1], w, True), _fit(text, w, True)
-            self._painted[y] = (status, text)
+            old = shown[1]
             if old == new:
                 continue
-            first = next(n for n in range(w) if old[n] != new[n])
-            last = next(n for n in range(w - 1, -1, -1) if old[n] != new[n])
-            self.refresh(Region(x + first, y - top, last - first + 1, 1))
+            x, w = left
+            if len(old) != w or len(new) != w:  # a character wider than one cell: the whole column
+                regions.append(Region(x, y - top, w, 1))
+                continue
+            first, last = 0, w - 1
+            while old[first] == new[first]:
+                first += 1
+            while old[last] == new[last]:
+                last -= 1
+            regions.append(Region(x + first, y - top, last - first + 1, 1))
+        self._painted = painted  # (rows scrolled away are forgotten: drawn afresh when back)
+        if regions:
+            self.refresh(*regions)
 
     def _left_column(self) -> tuple[int, int] | None:
         """(x, width) of the LEFT column (the countdown), if shown."""
@@ -280,9 +348,24 @@ class KeyTable(ScrollView, can_focus=True):
         return None
 
     # ---- rendering ---------------------------------------------------------------
-    def _columns(self) -> list[tuple[Column, int, int]]:
-        # The content width, not counting the vertical scrollbar.
-        width = self.scrollable_content_region.width or self.size.width
+    #
+    # A tick changes a character or two of each visible countdown. Textual's
+    # default path redraws each such line whole, then styles it through the
+    # widget's styles cache (border, padding, tint, then the app's line filters
+    # over every segment): some 30 µs a line on top of drawing it. Here a line is
+    # its row, drawn and filtered once (kept in `_rows`), plus its countdown,
+    # filtered on its own; a line that shows what it showed last paint is handed
+    # back as the very same strip (`_lines`). Textual's line filters (ANSI colours
+    # to true colour, NO_COLOR, dim) map each segment on its own, so a row
+    # filtered in pieces is the row filtered whole. A line always shows its row's
+    # `_painted` state, so drawing a line again (a full repaint, a cursor move)
+    # never shows a countdown the tick has not repainted. The table has no border,
+    # padding, tint or transparency of its own (`_plain_box`); if CSS gives it
+    # some, Textual's path draws the lines (from `render_line`, as always).
+
+    def _columns(self, width: int | None = None) -> list[tuple[Column, int, int]]:
+        if width is None:  # the content width, not counting the vertical scrollbar
+            width = self.scrollable_content_region.width or self.size.width
         if self._columns_cache[0] != width:
             self._columns_cache = (width, layout(width))
         return self._columns_cache[1]
@@ -301,42 +384,141 @@ class KeyTable(ScrollView, can_focus=True):
                     styles[prefix + status.value] = row + self.get_component_rich_style(f"keytable--{status.value}")
             self._style_cache = styles
             self._style_key = key
+            self._style_generation += 1
         return self._style_cache
 
     def notify_style_update(self) -> None:
         self._style_key = None
         super().notify_style_update()
 
-    def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width or self.size.width
+    def _begin_paint(self, width: int = 0, gutter: Segment | None = None, filters: tuple[LineFilter, ...] = (),
+                     background: Color | None = None) -> _Paint:
+        width = width or self.scrollable_content_region.width or self.size.width
         styles = self._styles()
+        drawn_for = (width, gutter, self._style_generation, filters, background)
+        if self._drawn_for != drawn_for:  # what the cached rows and lines were drawn for
+            self._rows.clear()
+            self._lines.clear()
+            self._drawn_for = drawn_for
+        return _Paint(width, self._columns(width), styles, self.scroll_offset.y, self.cursor, self.clock.now(),
+                      gutter, filters, background)
+
+    def _plain_box(self) -> bool:
+        """Nothing for Textual to draw around or over the rows: no border, padding,
+        outline, hatch, tint or transparency."""
+        styles = self.styles
+        return (not any(styles.gutter) and not any(edge for edge, _ in styles.outline) and not styles.tint.a
+                and styles.text_opacity == 1.0 and self.opacity == 1.0
+                and not (styles.has_rule("hatch") and styles.hatch != "none"))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks for a paint's lines here. What they share (width, columns,
+        styles, the instant) is read once for them all."""
+        if not self._plain_box():
+            self._paint = self._begin_paint()
+            try:
+                return super().render_lines(crop)  # calls render_line for the lines it lacks
+            finally:
+                self._paint = None
+        # Lines as Textual's styles cache pads them: the cells of the scrollbar's gutter
+        # in the widget's background. When the scrollbar is drawn there, over the
+        # line, the line stops at the gutter instead: the compositor takes each cell
+        # from the front-most widget and cuts lines only as far as they go, and a
+        # line it need not cut is one strip fewer to make, per line, per paint.
+        width = self.size.width
+        base_background, background = self.background_colors
+        content = self.scrollable_content_region.width or width
+        gutter = None
+        if width > content and not (self.show_vertical_scrollbar and self.styles.scrollbar_visibility == "visible"):
+            gutter = Segment(" " * (width - content), TextualStyle(background=base_background + background).rich_style)
+        paint = self._paint = self._begin_paint(content, gutter, tuple(self.get_line_filters()), background)
+        try:
+            lines, painted, order = self._lines, self._painted, self.order
+            strips: list[Strip] = []
+            for y in crop.line_range:
+                index = paint.top + y
+                shown = painted.get(index)
+                if index >= len(order):
+                    key: tuple = ("blank",)
+                elif shown is None:  # not on screen yet: drawn afresh
+                    key = ()
+                else:
+                    key = (order[index], index == paint.cursor, shown)
+                drawn = lines.get(y)
+                if key and drawn is not None and drawn[0] == key:
+                    strip = drawn[1]
+                else:
+                    strip = self.render_line(y)
+                    if key == ():
+                        key = (order[index], index == paint.cursor, painted[index])
+                    lines[y] = (key, strip)
+                strips.append(strip)
+        finally:
+            self._paint = None
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        paint = self._paint or self._begin_paint()
+        gutter = [] if paint.gutter is None else [paint.gutter]
+        length = paint.width + (0 if paint.gutter is None else paint.gutter.cell_length)
+        index = paint.top + y
         if index >= len(self.order):
-            return Strip.blank(width, styles["base"])
+            return Strip(paint.filtered([*Strip.blank(paint.width, paint.styles["base"]), *gutter]), length)
         roster = self.roster
         i = self.order[index]
-        now = self.clock.now()
-        status = roster.status(i, now)
-        left = _left_text(roster, i, now)
-        self._painted[index] = (status, left)
-        prefix = "cursor:" if index == self.cursor else ""
-        row_style = styles["cursor" if prefix else "base"]
+        shown = self._painted.get(index)
+        if shown is None:
+            shown = self._painted[index] = (roster.status(i, paint.now), _countdown_cells(roster, i, paint.now))
+        status, left = shown
+        key = (i, index == paint.cursor, status)
+        row = self._rows.get(key)
+        if row is None:
+            pieces, at, left_style, cells = self._draw_row(i, key[1], status, paint)
+            if cells > paint.width or at < 0:  # a terminal too narrow even for the fewest columns
+                if at >= 0:
+                    pieces[at] = (left, left_style)
+                strip = Strip([Segment(*piece) for piece in pieces if piece is not None]).crop(0, paint.width)
+                return Strip(paint.filtered([*strip, *gutter]), length)
+            if paint.gutter is not None:
+                pieces.append((paint.gutter.text, paint.gutter.style or left_style))
+            if len(self._rows) >= ROW_CACHE:
+                del self._rows[next(iter(self._rows))]
+            row = self._rows[key] = _Row(paint.filtered(_joined(pieces[:at])),
+                                         paint.filtered(_joined(pieces[at + 1:])), left_style, length)
+        countdown = paint.filtered([Segment(left, row.left_style)])
+        return Strip([*row.head, *countdown, *row.tail], row.length)
+
+    def _draw_row(self, i: int, cursor: bool, status: Status,
+                  paint: _Paint) -> tuple[list[tuple[str, Style] | None], int, Style, int]:
+        """Row `i` as (text, style) pieces, None where the countdown goes; and the
+        countdown's index and style, and the cells the row takes."""
+        roster = self.roster
+        styles = paint.styles
+        prefix = "cursor:" if cursor else ""
+        row_style = styles["cursor" if cursor else "base"]
         status_style = styles[prefix + status.value]
         muted = styles[prefix + "muted"]
         active = roster.active(i)
         if not active:
             row_style = muted
-        segments: list[Segment] = []
+        pieces: list[tuple[str, Style] | None] = []
+        at = -1
         cursor_x = 0
-        for col, x, w in self._columns():
+        for col, x, w in paint.columns:
             if x > cursor_x:
-                segments.append(Segment(" " * (x - cursor_x), row_style))
+                pieces.append((" " * (x - cursor_x), row_style))
+            cursor_x = x + w
             key = col.key
             style = row_style
+            if key == "left":
+                at = len(pieces)
+                pieces.append(None)
+                continue
             if key == "status":
                 text, style = f"{GLYPHS[status]} {SHORT_LABEL[status]}", status_style
-            elif key == "left":
-                text, style = left, status_style
             elif key == "name":
                 text = roster.name(i) if active else f"{roster.name(i)} ({roster.lifecycle(i).value})"
             elif key == "kind":
@@ -357,13 +539,10 @@ class KeyTable(ScrollView, can_focus=True):
                     text = local_time(expires)
             else:
                 text = ""
-            segments.append(Segment(_fit(text, w, col.right), style))
-            cursor_x = x + w
-        if cursor_x < width:
-            segments.append(Segment(" " * (width - cursor_x), row_style))
-        elif cursor_x > width:  # a terminal too narrow even for the fewest columns
-            return Strip(segments).crop(0, width)
-        return Strip(segments, width)
+            pieces.append((_fit(text, w, col.right), style))
+        if cursor_x < paint.width:
+            pieces.append((" " * (paint.width - cursor_x), row_style))
+        return pieces, at, status_style, cursor_x
 
     # ---- cursor ------------------------------------------------------------------
     def on_focus(self) -> None:
@@ -418,6 +597,24 @@ class KeyTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(0, len(self.order))
         self._scroll_cursor_into_view()
+
+
+def _joined(pieces: list) -> list[Segment]:
+    """(text, style) pieces as segments, neighbours of one style joined: fewer
+    segments are less work for every later step of a paint (line filters, the
+    compositor's cuts, the terminal's escape codes)."""
+    segments: list[Segment] = []
+    for text, style in pieces:
+        if segments and segments[-1].style == style:
+            segments[-1] = Segment(segments[-1].text + text, style)
+        else:
+            segments.append(Segment(text, style))
+    return segments
+
+
+def _countdown_cells(roster: Roster, i: int, now: float) -> str:
+    """The LEFT column's cells: the countdown, right-aligned."""
+    return _fit(_left_text(roster, i, now), LEFT_WIDTH, True)
 
 
 def _left_text(roster: Roster, i: int, now: float) -> str:
