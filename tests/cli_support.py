@@ -34,6 +34,13 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "TZ": "UTC",
     })
     env.update(extra)
+    # The database the tests' environment names exists, empty, as the default location would
+    # after a first run: an explicitly named database that does not exist is an error for the
+    # commands that only read (a mistyped MOMENTO_KEYS_DB must never read as "no keys").
+    from tui.services.store import Store
+
+    if "MOMENTO_KEYS_DB" not in extra:
+        Store(env["MOMENTO_KEYS_DB"]).close()
     return env
 
 

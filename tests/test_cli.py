@@ -63,7 +63,7 @@ def test_import_from_stdin_then_list_json(env, tmp_path):
 
 def test_insecure_keyring_without_opt_in_tracks_metadata_only(env):
     p = run(env, "import", "--name", "a", stdin=make_v1(expires=now() + 90 * DAY))
-    assert p.returncode == 0
+    assert p.returncode == 5  # tracked, but the secret is not stored: a distinct exit code for scripts
     assert "secret NOT stored" in p.stderr and "allow-insecure-keyring" in p.stderr
     row = json.loads(run(env, "list", "--json").stdout)[0]
     assert row["secret_stored"] is False
@@ -109,7 +109,7 @@ def test_import_needs_a_name_and_never_takes_the_key_from_argv(env):
 
 def test_duplicate_import_is_refused(env):
     key = make_v1()
-    assert run(env, "import", "--name", "a", stdin=key).returncode == 0
+    assert run(env, "import", "--name", "a", stdin=key).returncode == 5  # tracked, secret not stored
     assert_clean_error(p := run(env, "import", "--name", "b", stdin=key))
     assert "already tracked as 'a'" in p.stderr
 
@@ -152,7 +152,7 @@ def test_check_bad_duration_is_unknown(env, arg):
 
 def test_check_corrupt_database_is_unknown_and_file_kept(env):
     db = Path(env["MOMENTO_KEYS_DB"])
-    db.parent.mkdir(parents=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
     db.write_bytes(b"garbage" * 1000)
     p = run(env, "check")
     assert p.returncode == 3 and "Traceback" not in p.stderr
@@ -210,6 +210,13 @@ def test_db_option_and_env(env, tmp_path):
     assert other.exists()
     assert json.loads(run(env, "list", "--json").stdout) == []
     assert len(json.loads(run(env, "--db", str(other), "list", "--json").stdout)) == 1
+    # A database named explicitly that does not exist is an error, never "no keys" (a typo).
+    for argv, code in ((["list"], 1), (["check"], 3), (["metrics"], 3)):
+        p = run(env, "--db", str(tmp_path / "typo.db"), *argv)
+        assert p.returncode == code and "no database at" in p.stderr and "--db" in p.stderr, p.stderr
+        assert not (tmp_path / "typo.db").exists()
+    p = run(dict(env, MOMENTO_KEYS_DB=str(tmp_path / "typo.db")), "check")
+    assert p.returncode == 3 and "MOMENTO_KEYS_DB" in p.stderr
 
 
 def test_momento_cli_credentials_import(env, tmp_path):

@@ -322,7 +322,7 @@ def test_generate_usage_errors_exit_2(env, fake_momento, args):
 
 def test_generate_with_a_metadata_only_acting_key_fails_before_any_call(env, fake_momento):
     p = run(env, "import", "--name", "admin", "--type", "super-user", stdin=fake_momento.superuser_key())
-    assert p.returncode == 0 and "secret NOT stored" in p.stderr
+    assert p.returncode == 5 and "secret NOT stored" in p.stderr
     line = assert_clean_error(generate(env, "--name", "new", "--expires", "1d", "--all-data"))
     assert "no secret is stored for 'admin'" in line
     assert fake_momento.requests == []
@@ -541,7 +541,7 @@ def test_verify_errors_are_unknown_exit_3(env, fake_momento, args):
 
 
 def test_verify_metadata_only_key_is_unknown(env, fake_momento):
-    assert run(env, "import", "--name", "meta", stdin=fake_momento.superuser_key()).returncode == 0
+    assert run(env, "import", "--name", "meta", stdin=fake_momento.superuser_key()).returncode == 5
     line = assert_clean_error(run(env, "verify", "meta"), 3)
     assert "no secret is stored" in line
 
@@ -626,7 +626,7 @@ def test_export_usage_conflict(env, fake_momento, tmp_path):
 
 
 def test_export_metadata_only_key_fails(env, fake_momento, tmp_path):
-    assert run(env, "import", "--name", "meta", stdin=fake_momento.superuser_key()).returncode == 0
+    assert run(env, "import", "--name", "meta", stdin=fake_momento.superuser_key()).returncode == 5
     line = assert_clean_error(run(env, "export", "meta", "--out", str(tmp_path / "k.json")))
     assert "no secret is stored" in line
     assert not (tmp_path / "k.json").exists()

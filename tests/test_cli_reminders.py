@@ -171,7 +171,7 @@ def test_import_replaces_links_a_manual_rotation(env):
     run(env, "import", "--name", "v2 old", "--endpoint", "cell-1-eu-west-1-1.prod.a.momentohq.com",
         stdin=make_v1(expires=now() + 5 * DAY))
     p = run(env, "import", "--name", "v2 new", "--replaces", "v2 old", stdin=make_v1(expires=now() + 90 * DAY))
-    assert p.returncode == 0 and "replaces 'v2 old'" in p.stderr
+    assert p.returncode == 5 and "replaces 'v2 old'" in p.stderr  # linked; metadata only here
     rows = {r["name"]: r for r in json.loads(run(env, "list", "--all", "--json").stdout)}
     assert rows["v2 old"]["lifecycle"] == "previous"
     kinds = {d["kind"] for d in json.loads(run(env, "reminders", "--json").stdout) if d["name"] == "v2 old"}

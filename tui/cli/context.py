@@ -10,7 +10,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import ExitCode, UserError
 from . import output
 
 TYPE_CHECKING = False
@@ -52,11 +52,23 @@ class Context:
 
         return db_path(getattr(self.args, "db", None))
 
+    def db_named(self) -> str | None:
+        """Who named the database explicitly (``--db`` or ``MOMENTO_KEYS_DB``), if anyone."""
+        if getattr(self.args, "db", None):
+            return "--db"
+        return "MOMENTO_KEYS_DB" if os.environ.get("MOMENTO_KEYS_DB") else None
+
     @cached_property
     def store(self) -> Store:
         from ..services.store import Store, StoreError
 
         path = self.db_path
+        if self.readonly and self.db_named() and not path.exists():
+            # Only the default location may be empty: a mistyped --db or MOMENTO_KEYS_DB must
+            # never read as "OK: no keys tracked" to a monitor.
+            monitor = getattr(self.args, "command", None) in ("check", "metrics")  # 3: unknown, for monitors
+            raise UserError(f"no database at {path} ({self.db_named()} names it); check the path. Only the "
+                            "default location may be empty", ExitCode.UNKNOWN if monitor else ExitCode.ERROR)
         try:
             return Store(path, readonly=self.readonly)
         except StoreError as exc:

@@ -99,9 +99,10 @@ def cmd_import(ctx: Context) -> int:
         output.print_json(record_json(done.record, keeper.clock.now(), keeper.settings.thresholds))
         for w in done.warnings:
             output.warning(w)
-        return ExitCode.OK
-    _report_import(done, keeper)
-    return ExitCode.OK
+    else:
+        _report_import(done, keeper)
+    # Tracked, but the keyring could not take the secret: scripts must be able to tell.
+    return ExitCode.OK if done.record.secret_stored else ExitCode.NOT_STORED
 
 
 def _import_momento_cli(ctx: Context) -> int:
