@@ -35,6 +35,7 @@ SHORT_LABEL = {
     Status.EXPIRED: "EXPIRED",
     Status.NEVER: "NEVER",
     Status.UNKNOWN: "UNKNOWN",
+    Status.REVOKED: "REVOKED",
 }
 
 SORTS = ("expiry", "status", "name")
@@ -134,6 +135,7 @@ class KeyTable(ScrollView, can_focus=True):
         "keytable--expired",
         "keytable--never-expires",
         "keytable--unknown",
+        "keytable--revoked",
         "keytable--muted",
     }
 
@@ -154,6 +156,7 @@ class KeyTable(ScrollView, can_focus=True):
         & > .keytable--expired { color: $error; text-style: bold reverse; }
         & > .keytable--never-expires { color: $warning; text-style: italic; }
         & > .keytable--unknown { color: $text-muted; }
+        & > .keytable--revoked { color: $error; text-style: bold strike; }
         & > .keytable--muted { color: $text-muted; }
     }
     """
