@@ -101,6 +101,7 @@ class FakeAccount:
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.deleted: list[str] = []
+        self.connections: list[Any] = []          # sockets of the connections served (for drop_connections)
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -208,6 +209,17 @@ class FakeAccount:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.faults.append(Fault("garbage", times, status, raw, {}, method, path))
 
+    def drop_connections(self) -> None:
+        """Close every connection from the server's side, as a server does with idle kept-alive ones."""
+        import socket
+
+        for sock in self.connections:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connections.clear()
+
     def _fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
@@ -227,6 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server_fake.connections.append(self.connection)
 
     def do_GET(self) -> None:
         self._handle("GET")

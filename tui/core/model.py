@@ -111,11 +111,12 @@ class V2Fields:
     role_id: str | None = None
     role_name: str | None = None
     description: str | None = None
+    issued_at: int | None = None       # issued_at_epoch_seconds
     synced_at: int | None = None
 
     def apply(self, record: KeyRecord) -> KeyRecord:
         """Set these fields on ``record`` (the ones given; None leaves a field as it is)."""
-        for name in ("key_id", "role_id", "role_name", "description", "synced_at"):
+        for name in ("key_id", "role_id", "role_name", "description", "issued_at", "synced_at"):
             value = getattr(self, name)
             if value is not None:
                 setattr(record, name, value)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ...core.roles import Role
 from .errors import AccountError, ErrorKind
-from .protocol import AccountClient, CreatedKey, Expiry, KeyInfo, Revoked
+from .protocol import AccountClient, CreatedKey, Expiry, GeneratedV2Key, KeyInfo, Revoked, for_issuing
 from .url import DEFAULT_ACCOUNT_API, ENV_ACCOUNT_API, AccountUrlError, parse_base_url, resolve
 
 if TYPE_CHECKING:
@@ -36,11 +36,13 @@ __all__ = [
     "CreatedKey",
     "ErrorKind",
     "Expiry",
+    "GeneratedV2Key",
     "KeyInfo",
     "Revoked",
     "Role",
     "client_for",
     "client_for_record",
+    "for_issuing",
     "parse_base_url",
     "resolve",
 ]

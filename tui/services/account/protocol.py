@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from ...core.model import V2Fields
 from ...core.roles import Role
 
-__all__ = ["AccountClient", "CreatedKey", "Expiry", "KeyInfo", "Revoked", "Role"]
+__all__ = ["AccountClient", "CreatedKey", "Expiry", "GeneratedV2Key", "KeyInfo", "Revoked", "Role"]
 
 # What create_key's expiry is: "never", or the instant (epoch seconds) the key expires.
 Expiry = int | Literal["never"]
@@ -43,6 +44,35 @@ class CreatedKey:
     api_key: str = field(repr=False)
     key_info: KeyInfo | None
     oddities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GeneratedV2Key:
+    """A created v2 key in the shape the issuing path takes (that of ``momento.GeneratedKey``,
+    without loading gRPC for it): the key, the endpoint chosen for it, its expiry."""
+
+    api_key: str = field(repr=False)
+    endpoint: str
+    valid_until: int | None          # None: never, or unknown when not ``expiry_known``
+    oddities: tuple[str, ...] = ()
+    expiry_known: bool = True
+    refresh_token: None = None       # v2 keys have none
+
+
+def for_issuing(created: CreatedKey, endpoint: str, *, role_id: str | None = None, role_name: str | None = None,
+                description: str | None = None) -> tuple[GeneratedV2Key, V2Fields]:
+    """What ``Issuer.keep`` stores for a created v2 key: the key with the endpoint chosen for
+    it, and its account metadata. Without ``key_info`` the expiry is unknown (the key's own
+    ``exp`` claim, if any, stands in until a sync) and the role and description are the
+    ones asked for."""
+    info = created.key_info
+    generated = GeneratedV2Key(api_key=created.api_key, endpoint=endpoint,
+                               valid_until=info.expires_at if info else None, oddities=created.oddities,
+                               expiry_known=info is not None)
+    if info is None:
+        return generated, V2Fields(role_id=role_id, role_name=role_name, description=description)
+    return generated, V2Fields(key_id=info.key_id, role_id=info.role_id,
+                               role_name=role_name, description=info.description, issued_at=info.issued_at)
 
 
 class AccountClient(Protocol):
