@@ -294,7 +294,7 @@ def scan_for_secrets(
     ``shape_roots`` (screenshots, snapshots) must not even hold something shaped like a
     credential (a JWT, a v1 key), whoever made it.
     """
-    from tui.cli import _command_of
+    from tui.cli.parser import command_of as _command_of
 
     secrets = set(secrets)
     result = HygieneResult(secrets=len(secrets))

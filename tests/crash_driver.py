@@ -148,7 +148,7 @@ def main() -> int:
     import jwt  # noqa: F401
 
     import tui.cli
-    import tui.cli_reminders  # noqa: F401
+    import tui.cli.rotation  # noqa: F401
     import tui.services.keeper  # noqa: F401
     import tui.services.rotation  # noqa: F401
     from tui.core.keys import fingerprint

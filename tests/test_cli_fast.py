@@ -1,16 +1,17 @@
 """The fast paths of the CLI give what the slow ones gave.
 
-`check` and `list` read a plain command line without argparse (tui.cli_argv),
-`check` reads its columns as JSON arrays and computes statuses without records
-(tui.cli_check), and `iso_utc` formats with time.strftime. Each is compared
-here with the way it was done before: argparse's namespace, a plain SELECT,
-`status_of` on whole records, sorted(), datetime.
+`check` and `list` build the parser of their own sub-command only (tui.cli.parser),
+`check` lets SQLite compute every key's status (`core.policy.band_sql`) and reads only
+the keys it shows, and `iso_utc` formats with time.strftime. Each is compared here with
+the way it was done before: the whole parser, `status_of` on whole records, sorted(),
+datetime.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,81 +25,100 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui import cli
-from tui.cli_argv import parse_argv
-from tui.cli_check import active_columns, column_statuses, in_order
-from tui.cli_parser import build_parser
+from tui.cli.check import flagged, status_counts
+from tui.cli.parser import SUBCOMMANDS, build_parser, plain_command
 from tui.core.model import ExpirySource, KeyRecord, Kind, Lifecycle, Status, Thresholds
-from tui.core.policy import DAY, HOUR, LABELS, status_of
+from tui.core.policy import DAY, HOUR, LABELS, band_sql, status_of
 from tui.core.report import iso_utc
 from tui.services.store import Store
 
 # ---- the command line -----------------------------------------------------------------------
 
 TOKENS = [
-    "check", "list", "import", "doctor", "--db", "--db=", "--db=x.db", "x.db", "", "-", "-1", "a b", "--",
+    "check", "list", "import", "doctor", "verify", "--db", "--db=", "--db=x.db", "x.db", "", "-", "-1", "a b", "--",
     "--config", "--config=c.toml", "--endpoint-override", "--endpoint-override=127.0.0.1:9", "--allow-insecure-keyring",
     "--readonly", "--demo", "--warn", "--warn=5d", "5d", "--critical", "--critical=-1d", "1d", "--allow-never",
     "--json", "--json=1", "--quiet", "-q", "-qq", "--all", "--a", "--js", "--war", "--d", "-h", "--help", "--version",
-    "--name", "x\udcff", "check=1",
+    "--name", "x\udcff", "check=1", "--timeout", "snooze", "--he",
 ]
 
 
-def argparse_namespace(argv: list[str]) -> dict | None:
-    """What argparse makes of argv (None when it stops: an error, --help, --version)."""
-    try:
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-            return vars(build_parser().parse_args(argv))
-    except SystemExit:
-        return None
+def outcome(parser_for, argv: list[str]) -> tuple:
+    """What a parser makes of argv: its namespace (in order) or exit code, and all it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            result: object = list(vars(parser_for(argv).parse_args(argv)).items())
+        except SystemExit as exc:
+            result = exc.code
+    return result, out.getvalue(), err.getvalue()
+
+
+def fast(argv: list[str]):
+    return build_parser(plain_command(argv))
+
+
+def whole(argv: list[str]):
+    return build_parser()
 
 
 @settings(max_examples=600, deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=7))
-def test_the_fast_reading_is_argparses(argv: list[str]) -> None:
-    fast = parse_argv(argv)
-    if fast is not None:
-        # The same attributes, values and order (the order decides which bad argument is named first).
-        assert list(vars(fast).items()) == list((argparse_namespace(argv) or {}).items()), argv
+def test_the_fast_parser_reads_as_the_whole_one(argv: list[str]) -> None:
+    """The same namespace (attributes, values and order: the order decides which bad argument
+    is named first), or the same exit code, usage and error, and the same help."""
+    assert outcome(fast, argv) == outcome(whole, argv), argv
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["check"], "check"), (["--db", "k.db", "check"], "check"), (["check", "--db", "k.db", "--json"], "check"),
+    (["--db=a", "check", "--db", "b"], "check"), (["--readonly", "check"], "check"), (["list"], "list"),
+    (["--demo", "list", "--json"], "list"), (["--endpoint-override", "h:1", "verify", "x"], "verify"),
+    (["check", "-h"], "check"), (["check", "--js"], "check"), (["check", "extra"], "check"),
+])
+def test_plain_command_lines_build_one_sub_command(argv: list[str], command: str) -> None:
+    assert plain_command(argv) == command
+    assert outcome(fast, argv) == outcome(whole, argv)
 
 
 @pytest.mark.parametrize("argv", [
-    ["check"], ["--db", "k.db", "check"], ["check", "--db", "k.db", "--json"], ["check", "-q", "--allow-never"],
-    ["check", "--warn=14d", "--critical", "3d"], ["--db=a", "check", "--db", "b"], ["--readonly", "check"],
-    ["check", "--warn", "x\udcff"], ["list"], ["list", "--json", "--all", "--db", "k.db"], ["--demo", "list", "--json"],
-    ["check", "--config", "c.toml", "--endpoint-override", "h:1", "--allow-insecure-keyring"],
+    [], ["-h", "check"], ["--help"], ["--version"], ["--d", "x", "check"], ["--warn", "5d", "check"], ["--", "check"],
+    ["nothing"], ["--db"], ["--db", "k.db"],
 ])
-def test_plain_command_lines_take_the_fast_path(argv: list[str]) -> None:
-    fast = parse_argv(argv)
-    assert fast is not None
-    assert list(vars(fast).items()) == list(argparse_namespace(argv).items())
+def test_anything_else_builds_every_sub_command(argv: list[str]) -> None:
+    assert plain_command(argv) is None
 
 
-@pytest.mark.parametrize("argv", [
-    [], ["check", "-h"], ["check", "--js"], ["check", "--readonly"], ["--warn", "5d", "check"], ["check", "extra"],
-    ["check", "--db"], ["check", "--db", "-x.db"], ["check", "--warn", "-1d"], ["check", "--json=1"], ["check", "--"],
-    ["list", "-q"], ["import", "--name", "x"], ["--version"], ["check", "list"],
-])
-def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
-    assert parse_argv(argv) is None
+def test_every_sub_command_has_a_handler() -> None:
+    """The parser and the dispatch name the same commands, and each handler exists."""
+    assert set(cli.COMMANDS) - {None} == set(SUBCOMMANDS)
+    for command in cli.COMMANDS:
+        assert callable(cli.handler(command))
 
 
-def test_check_and_list_never_build_the_parser(tmp_path: Path) -> None:
+def test_check_and_list_build_only_their_own_parser(tmp_path: Path) -> None:
     """Nor read a settings file that is not there (tomllib), nor touch Textual, grpc, momento or the keyring."""
     db = tmp_path / "keys.db"
     Store(db).close()
     probe = (
         "import sys\n"
-        "from tui.cli import main\n"
+        "from tui.cli import main, parser\n"
+        "built = []\n"
+        "for name, add in list(parser.SUBCOMMANDS.items()):\n"
+        "    parser.SUBCOMMANDS[name] = lambda sub, common, _add=add, _name=name: (built.append(_name), _add(sub, common))\n"
         f"for argv in (['--db', {str(db)!r}, 'check'], ['list', '--json', '--db', {str(db)!r}]):\n"
         "    assert main(argv) == 0\n"
-        "bad = ('argparse', 'tomllib', 'keyring', 'textual', 'grpc', 'momento', 'tui.services.keeper')\n"
+        "print('BUILT=' + ','.join(built), file=sys.stderr)\n"
+        "bad = ('tomllib', 'keyring', 'textual', 'grpc', 'momento', 'tui.services.keeper', 'typing', 'shutil')\n"
         "print('LOADED=' + ','.join(m for m in bad if m in sys.modules), file=sys.stderr)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "MOMENTO_KEYS_CONFIG": str(tmp_path / "missing.toml"), "TZ": "UTC"}
     p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60,
                        cwd=Path(__file__).resolve().parent.parent)
     assert p.returncode == 0, p.stderr
+    assert "BUILT=check,list\n" in p.stderr, p.stderr
     assert "LOADED=\n" in p.stderr, p.stderr
+    assert set(SUBCOMMANDS) >= {"check", "list"}
 
 
 # ---- the columns and statuses of `check` ----------------------------------------------------
@@ -134,29 +154,36 @@ def mixed(tmp_path: Path) -> Store:
     store.close()
 
 
-def test_the_columns_are_those_of_a_plain_select(mixed: Store) -> None:
-    columns = active_columns(mixed)
-    rows = mixed._read("SELECT expires_at, issued_at, expiry_source, warning_seconds, critical_seconds, name, id "
-                       "FROM keys WHERE lifecycle = 'active'")
-    assert sorted(zip(*columns), key=lambda row: row[-1]) == sorted(rows, key=lambda row: row[-1])
-    assert len(rows) == mixed.count() - 2
-    assert active_columns(mixed, ids=False) == columns[:-1]
+def sql_statuses(store: Store, thresholds: Thresholds, now: float) -> dict[int, Status]:
+    """Every active key's status as `band_sql` computes it, by id."""
+    status, params = band_sql(thresholds, now)
+    rows = store._read(f"SELECT id, {status} FROM keys WHERE lifecycle = 'active'", params)  # type: ignore[arg-type]
+    return {i: Status(s) for i, s in rows}
 
 
-def test_no_keys_no_columns(tmp_path: Path) -> None:
+THRESHOLDS = [
+    Thresholds(),
+    Thresholds(warning_seconds=7 * DAY, critical_seconds=DAY, warning_fraction=0.5, critical_fraction=0.75),
+    replace(Thresholds(), warning_seconds=400 * DAY, warning_explicit=True),
+    replace(Thresholds(), warning_seconds=2 * HOUR, critical_seconds=HOUR, warning_explicit=True, critical_explicit=True),
+]
+
+
+@pytest.mark.parametrize("thresholds", THRESHOLDS)
+@pytest.mark.parametrize("at", [NOW, NOW + 0.5, NOW - 1.25])
+def test_statuses_are_those_of_whole_records(mixed: Store, thresholds: Thresholds, at: float) -> None:
+    records = [r for r in mixed.all() if r.lifecycle is Lifecycle.ACTIVE]
+    expected = {r.id: status_of(r, at, thresholds) for r in records}
+    assert sql_statuses(mixed, thresholds, at) == expected
+    assert set(expected.values()) == set(Status)  # every status was tried
+    counts = {s: list(expected.values()).count(s) for s in Status}
+    assert status_counts(mixed, thresholds, at) == {s: n for s, n in counts.items() if n}
+
+
+def test_no_keys_no_statuses(tmp_path: Path) -> None:
     store = Store(tmp_path / "empty.db")
-    assert active_columns(store) == ([],) * 7
-    assert column_statuses(active_columns(store), NOW, Thresholds()) == []
-
-
-@pytest.mark.parametrize("thresholds", [Thresholds(), Thresholds(warning_seconds=7 * DAY, critical_seconds=DAY,
-                                                                 warning_fraction=0.5, critical_fraction=0.75)])
-def test_statuses_are_those_of_whole_records(mixed: Store, thresholds: Thresholds) -> None:
-    columns = active_columns(mixed)
-    by_id = {r.id: r for r in mixed.all()}
-    expected = [status_of(by_id[rid], NOW + 0.5, thresholds) for rid in columns[-1]]
-    assert column_statuses(columns, NOW + 0.5, thresholds) == expected
-    assert set(expected) == set(Status)  # every status was tried
+    assert status_counts(store, Thresholds(), NOW) == {}
+    assert flagged(store, Thresholds(), NOW, (Status.OK,)) == []
 
 
 def test_check_thresholds_apply_to_keys_with_their_own(tmp_path: Path) -> None:
@@ -165,20 +192,46 @@ def test_check_thresholds_apply_to_keys_with_their_own(tmp_path: Path) -> None:
     store = Store(tmp_path / "k.db")
     store.add(record("token", issued=NOW - 30 * 60, expires=NOW + 30 * 60, crit=60), now=NOW)
     explicit = replace(Thresholds(), warning_seconds=2 * HOUR, warning_explicit=True)
-    assert column_statuses(active_columns(store), NOW, explicit) == [Status.WARNING]
-    assert column_statuses(active_columns(store), NOW, Thresholds()) == [Status.OK]
+    assert list(sql_statuses(store, explicit, NOW).values()) == [Status.WARNING]
+    assert list(sql_statuses(store, Thresholds(), NOW).values()) == [Status.OK]
 
 
-EXPIRIES = st.one_of(st.none(), st.integers(NOW - 5, NOW + 5), st.integers(-2**40, 2**40))
+INSTANTS = st.one_of(st.none(), st.integers(NOW - 10 * DAY, NOW + 400 * DAY), st.integers(NOW - 5, NOW + 5),
+                     st.integers(-2**40, 2**40))
+OWN = st.one_of(st.none(), st.integers(1, 400 * DAY))
+ROWS = st.lists(st.tuples(INSTANTS, INSTANTS, st.sampled_from([e.value for e in ExpirySource]), OWN, OWN),
+                min_size=1, max_size=30)
 
 
-@given(st.dictionaries(st.text(max_size=3), EXPIRIES, max_size=80), st.integers(0, 90))
-def test_in_order_is_sorted(keys: dict[str, int | None], first: int) -> None:
-    names, expires = list(keys), list(keys.values())
-    flagged = [i for i in range(len(names)) if i % 3]
-    expected = sorted(flagged, key=lambda i: (expires[i] is None, expires[i] or 0, names[i]))
-    assert in_order(flagged, expires, names) == expected
-    assert in_order(flagged, expires, names, first=first) == expected[:first]
+@settings(max_examples=300, deadline=None)
+@given(ROWS, st.integers(1, 400 * DAY), st.integers(1, 400 * DAY), st.floats(0.01, 0.99), st.floats(0.01, 0.99),
+       st.booleans(), st.booleans(), st.one_of(st.integers(NOW - 10, NOW + 10), st.floats(NOW - 10, NOW + 10)))
+def test_band_sql_is_band(rows, warn, crit, warn_f, crit_f, warn_x, crit_x, now) -> None:
+    """Any key, any thresholds, any instant: SQLite's status is `status_of`'s."""
+    thresholds = Thresholds(warning_seconds=warn, critical_seconds=crit, warning_fraction=warn_f,
+                            critical_fraction=crit_f, warning_explicit=warn_x, critical_explicit=crit_x)
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE keys (expires_at INTEGER, issued_at INTEGER, expiry_source TEXT, "
+               "warning_seconds INTEGER, critical_seconds INTEGER)")
+    db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?, ?)", rows)
+    status, params = band_sql(thresholds, now)
+    got = [Status(s) for (s,) in db.execute(f"SELECT {status} FROM keys ORDER BY rowid", params)]
+    expected = [status_of(KeyRecord(name="k", kind=Kind.V1, expires_at=e, issued_at=i, expiry_source=ExpirySource(src),
+                                    warning_seconds=w, critical_seconds=c), now, thresholds)
+                for e, i, src, w, c in rows]
+    assert got == expected
+
+
+@pytest.mark.parametrize("hidden", [(Status.OK,), (Status.OK, Status.NEVER)])
+@pytest.mark.parametrize("limit", [None, 0, 1, 7, 50, 10_000])
+def test_flagged_keys_come_in_report_order(mixed: Store, hidden: tuple[Status, ...], limit: int | None) -> None:
+    """Soonest expiry first, never/unknown last, then by name; the first ``limit`` of them."""
+    at = NOW + 0.5
+    records = [r for r in mixed.all() if r.lifecycle is Lifecycle.ACTIVE]
+    shown = sorted((r for r in records if status_of(r, at, Thresholds()) not in hidden),
+                   key=lambda r: (r.expires_at is None, r.expires_at or 0, r.name))
+    expected = [(status_of(r, at, Thresholds()), r.expires_at, r.name, r.id) for r in shown]
+    assert flagged(mixed, Thresholds(), at, hidden, limit) == (expected if limit is None else expected[:limit])
 
 
 @pytest.fixture

@@ -675,18 +675,34 @@ def test_only_the_momento_commands_import_grpc_and_none_imports_textual(env, fak
     assert found <= allowed, p.stderr
 
 
-def test_rescue_falls_back_to_the_home_directory(env, fake_momento, tmp_path):
+def test_without_a_rescue_folder_the_key_goes_to_the_terminal_only(env, fake_momento, tmp_path):
+    """One rescue folder, beside the database. When not even it can be written, a terminal is the
+    last place the key can go: the Download JSON is shown there once; into a pipe (a log) it is
+    never written, and the message says the key is lost."""
     add_superuser(env, fake_momento)
     module_dir = tmp_path / "backend"
     module_dir.mkdir()
     (module_dir / "refusing_keyring.py").write_text(REFUSING_BACKEND)
     failing = dict(env, PYTHONPATH=str(module_dir), PYTHON_KEYRING_BACKEND="refusing_keyring.RefusingKeyring")
     (Path(env["MOMENTO_KEYS_DB"]).parent / "rescue").write_text("not a folder")
+
     p = generate(failing, "--name", "x", "--expires", "1d", "--all-data")
     assert p.returncode == 4, p.stderr
-    [path] = list((Path(env["HOME"]) / "momento-keys-rescue").iterdir())
-    assert str(path) in p.stderr and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert inspect_text(path.read_text()).refresh_token
+    assert p.stdout == "" and "Traceback" not in p.stderr
+    assert any(x.startswith(ERROR) and "Momento made 'x' but it could not be stored" in x
+               and "no rescue file could be written either" in x for x in p.stderr.splitlines()), p.stderr
+    assert "stdout is not a terminal, so it is lost" in p.stderr and "it expires on its own" in p.stderr
+    assert "nothing was generated" not in p.stderr.lower()
+    assert not (Path(env["HOME"]) / "momento-keys-rescue").exists()
+
+    code, screen = run_tty(failing, "generate", "--using", "admin", "--allow-insecure-keyring", "--name", "y",
+                           "--expires", "1d", "--all-data")
+    assert code == 4, screen
+    assert "printed below ONCE" in screen and "momento-keys import --name y --type fine-grained --file FILE" in screen
+    shown = json.loads(screen[screen.index("{"):screen.rindex("}") + 1])
+    issued = inspect_text(json.dumps(shown))
+    assert issued.refresh_token and fake_momento.token_info(
+        json.loads(base64.b64decode(shown["apiKey"]))["api_key"]) is not None
 
 
 def test_generate_keeps_a_stored_key_when_a_later_step_fails(fake_momento, monkeypatch, capsys, tmp_path):

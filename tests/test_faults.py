@@ -609,6 +609,57 @@ def test_vault_refuses_a_secret_over_the_windows_limit_before_writing(monkeypatc
     assert backend.entries == {(SERVICE, "key:sha256:edge"): "k" * 1280}
 
 
+@pytest.mark.parametrize("path", ["generate", "rotate"])
+@pytest.mark.parametrize("fault", ["the reply fails our checks", "interrupted while storing"])
+def test_a_key_momento_made_is_kept_whatever_fails_after(run: Cli, fake_momento: FakeMomento, sleeps: Sleeps,
+                                                          monkeypatch: pytest.MonkeyPatch, path: str,
+                                                          fault: str) -> None:
+    """Once Momento has answered, the key is stored or rescued, and the message is true: it never
+    says "nothing was generated", it says what went wrong, where the key is and how to track it."""
+    from tui.core.keys import KeyFormatError
+    from tui.services import keeper as keeper_mod
+    from tui.services import rotation as rotation_mod
+
+    seed_admin(run, fake_momento)
+    seed_worker(run, fake_momento)
+    before = run.state()
+    if fault == "the reply fails our checks":
+        def reject(*args: object, **kwargs: object) -> None:
+            raise KeyFormatError("its endpoint 'cell-x.invalid' is not a Momento endpoint (test)")
+
+        monkeypatch.setattr(keeper_mod, "inspect_generated", reject)
+        monkeypatch.setattr(rotation_mod, "inspect_generated", reject)
+        words = "did not pass our checks"
+    else:
+        def interrupted(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt  # Ctrl-C, or SIGTERM (the CLI turns it into the same)
+
+        monkeypatch.setattr(Vault, "put", interrupted)
+        monkeypatch.setattr(Vault, "put_pending", interrupted)
+        words = "interrupted"
+    argv = {"generate": ["generate", "--using", "admin", "--name", "new", "--expires", "7d", "--all-data"],
+            "rotate": ["rotate", "worker"]}[path]
+    result = run(*argv, "--endpoint-override", fake_momento.override)
+
+    assert result.code == 4, (result.out, result.err)
+    assert "Traceback" not in result.err and result.out == ""
+    name = "worker" if path == "rotate" else "new"
+    [line] = [x for x in result.err.splitlines() if x.startswith(ERROR)]
+    assert f"Momento made {name!r} but it could not be stored" in line and words in line, line
+    assert "nothing was generated" not in result.err.lower()
+    if path == "rotate":
+        assert "refresh token is spent" in line
+    [rescue] = list((run.db.parent / "rescue").iterdir())
+    doc = json.loads(rescue.read_text())
+    assert fake_momento.token_info(json.loads(__import__("base64").b64decode(doc["apiKey"]))["api_key"]) is not None
+    [hint] = [x for x in result.err.splitlines() if "to track it:" in x]
+    assert str(rescue) in hint and ("--replaces worker" in hint) == (path == "rotate")
+    rows, entries = run.state()
+    assert rows == before[0]  # nothing tracked half-way
+    assert entries == before[1]
+    assert json.loads(run("doctor", "--json").out)["rescue_files"] == [str(rescue)]
+
+
 def test_generated_key_over_the_windows_limit_is_rescued(run: Cli, fake_momento: FakeMomento, sleeps: Sleeps):
     """Five long cache names make a real key of over 2,000 characters; Windows Credential Locker
     cannot hold it, so it goes to a rescue file instead of half into the keyring."""

@@ -19,6 +19,7 @@ from tui.core.model import KeyType, Kind
 from tui.screens.import_key import ImportScreen
 from tui.screens.wizard import WizardScreen
 from tui.services.config import Settings
+from tui.services.context import Services
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
 from tui.services.store import Store
@@ -40,10 +41,20 @@ def wkeeper(db_path, real_clock) -> Keeper:
     return Keeper(Store(db_path), vault, Settings(), real_clock)
 
 
-def make_app(keeper: Keeper, server: FakeMomento) -> MomentoKeysApp:
-    return MomentoKeysApp(keeper, tick=False, watch_interval=0,
-                          api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1,
-                                                         backoff=0.01))
+def with_services(app: MomentoKeysApp, keeper: Keeper, api_factory) -> MomentoKeysApp:
+    # Screens reach the services through `app.services` (tui.screens.base); until tui.app
+    # builds that object itself, the tests give the app one.
+    if not hasattr(app, "services"):
+        app.services = Services(keeper, api_factory=api_factory)
+    return app
+
+
+def make_app(keeper: Keeper, server: FakeMomento | None, api_factory=None) -> MomentoKeysApp:
+    if api_factory is None and server is not None:
+        def api_factory():
+            return MomentoApi(override=server.override, timeout=5, retries=1, backoff=0.01)
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0, api_factory=api_factory)
+    return with_services(app, keeper, api_factory)
 
 
 def track_superuser(keeper: Keeper, server: FakeMomento, name: str = "ops super") -> None:
@@ -95,12 +106,13 @@ async def walk_to_permissions(pilot, *, kind: str = "fine-grained", expiry: str 
         pick(w, "#expiry-token" if kind == "token" else "#expiry-key", expiry)
         await pilot.pause()
     w = await nxt(pilot)
-    assert w.step == 4, w.query_one("#error").render()
+    assert w.step == 4, error_text(w)
     return w
 
 
 def error_text(w: WizardScreen) -> str:
-    return str(w.query_one("#error").render())
+    """What the current step says to fix (shown under its fields)."""
+    return w.current.problem_text
 
 
 async def test_fine_grained_key_end_to_end(wkeeper: Keeper, fake_momento: FakeMomento):
@@ -336,14 +348,14 @@ async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, f
         target = tmp_path / "precious.json"
         w.query_one("#download-path", Input).value = str(target)
         w.query_one("#download", Button).press()
-        await pilot.pause()
+        await settle(pilot)
         assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
         doc = json.loads(target.read_text())
         assert doc["apiKey"] == generated.api_key and doc["refreshToken"] == generated.refresh_token
         assert doc["validUntil"] == generated.valid_until and doc["endpoint"] == generated.endpoint
         target.write_text("other")
         w.query_one("#download", Button).press()
-        await pilot.pause()
+        await settle(pilot)
         assert "already exists" in str(w.query_one("#download-note").render())
         assert target.read_text() == "other"
         # The keyring comes back: retry stores it.
@@ -358,8 +370,7 @@ async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, f
 
 async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
     track_superuser(wkeeper, fake_momento)
-    app = MomentoKeysApp(wkeeper, tick=False, watch_interval=0,
-                         api_factory=lambda: MomentoApi(override="127.0.0.1:1", timeout=2, retries=1, backoff=0.01))
+    app = make_app(wkeeper, None, lambda: MomentoApi(override="127.0.0.1:1", timeout=2, retries=1, backoff=0.01))
     async with app.run_test(size=SIZE) as pilot:
         w = await walk_to_permissions(pilot)
         w = await nxt(pilot)
@@ -368,3 +379,221 @@ async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
         await settle(pilot)
         assert w.step == 5 and "Not generated" in error_text(w)
     assert wkeeper.store.find("nowhere") is None
+
+
+# ---- the wizard's rules, without Textual ----------------------------------------------------
+
+def test_state_rules_without_textual():
+    from tui.core.permissions import Grant
+    from tui.screens.wizard.state import (
+        CUSTOM, NEVER, WizardState, choose_endpoint, choose_expiry, choose_grants, choose_kind, choose_name,
+        keep_fields, result_problem,
+    )
+    from tui.services.issuing import Issued
+    from tui.services.momento import GeneratedKey
+
+    now = time.time()
+    s = WizardState()
+    assert choose_endpoint(s, CUSTOM, "") == "type the custom endpoint"
+    assert choose_endpoint(s, CUSTOM, "https://bad host/x") and s.endpoint is None
+    assert choose_endpoint(s, "cell-4-us-west-2-1.prod.a.momentohq.com", "") is None
+    assert s.endpoint == "cell-4-us-west-2-1.prod.a.momentohq.com"
+    assert "console" in choose_kind(s, "super-user")
+    assert choose_kind(s, "token") is None and s.token
+    assert "25 hours" in choose_expiry(s, CUSTOM, "2d", False, now)
+    assert "past" in choose_expiry(s, CUSTOM, "2001-01-01", False, now)
+    assert "not a real date" in choose_expiry(s, CUSTOM, "2027-02-30", False, now)
+    assert choose_expiry(s, CUSTOM, "6h", False, now) is None and s.valid_for == 6 * 3600
+    assert choose_kind(s, "fine-grained") is None
+    assert "never expires" in choose_expiry(s, NEVER, "", False, now)
+    assert choose_expiry(s, NEVER, "", True, now) is None and s.valid_for is None
+    assert choose_grants(s, [Grant("cache", "has space", None, "readonly")])
+    assert choose_grants(s, []) and s.grants == []
+    assert choose_grants(s, [Grant("cache", "orders", None, "readonly")]) is None and len(s.grants) == 1
+    assert "already tracked" in choose_name(s, "taken", "", "", lambda name: name == "taken")
+    assert choose_name(s, "  orders   reader ", " svc ", "prod, eu prod", lambda name: False) is None
+    assert (s.name, s.notes, s.tags) == ("orders reader", "svc", ["prod", "eu"])
+    assert keep_fields(s)["kind"] is Kind.V1 and keep_fields(s)["permissions"][0]["cache"] == "orders"
+    generated = GeneratedKey("k" * 40, None, "cell-4-us-west-2-1.prod.a.momentohq.com", None)
+    s.issued = Issued(generated, s.name, problem="the keyring is locked")
+    assert "not stored" in result_problem(s)
+    s.download_path = "/somewhere.json"
+    assert result_problem(s) is None
+
+
+def test_state_for_a_replacement():
+    from tui.core.model import KeyRecord
+    from tui.screens.wizard.state import WizardState
+
+    old = KeyRecord("ci token", Kind.DISPOSABLE, endpoint="cell-1-eu-west-1-1.prod.a.momentohq.com",
+                    permissions=[{"kind": "cache", "cache": "orders", "topic": None, "role": "readonly"}])
+    s = WizardState.replacing(old)
+    assert s.replaces is old and s.token and s.endpoint == old.endpoint
+    assert [g.cache for g in s.grants] == ["orders"]
+
+
+# ---- errors a user can cause never take the app down ------------------------------------------
+
+async def test_verify_with_a_bad_endpoint_override_says_so(wkeeper: Keeper, fake_momento: FakeMomento,
+                                                           monkeypatch):
+    monkeypatch.setenv("MOMENTO_KEYS_ENDPOINT_OVERRIDE", "not a host")
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, None)  # the default client, built from the environment
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        w.query_one("#verify", Button).press()
+        await settle(pilot)
+        note = str(w.query_one("#verify-note").render())
+        assert "MOMENTO_KEYS_ENDPOINT_OVERRIDE" in note and "HOST:PORT" in note, note
+        assert app.is_running and app.screen is w
+        # Generating with it fails the same way, in the step, and stores nothing.
+        for _ in range(5):
+            w = await nxt(pilot)
+        assert w.step == 5
+        w.query_one("#new-name", Input).value = "never made"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 5 and "Not generated" in error_text(w) and "HOST:PORT" in error_text(w)
+        assert app.is_running
+    assert wkeeper.store.find("never made") is None and fake_momento.requests == []
+
+
+# ---- focus, leaving, text --------------------------------------------------------------------
+
+async def test_focus_lands_in_each_steps_first_field(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        assert app.focused is w.query_one("#acting")
+        expected = ["#region", "#key-type", "#expiry-key"]
+        for selector in expected:
+            w = await nxt(pilot)
+            assert app.focused is w.query_one(selector), (selector, app.focused)
+        w = await nxt(pilot)
+        assert app.focused is w.query("GrantRow").first().query_one(".cache")
+        w = await nxt(pilot)
+        assert app.focused is w.query_one("#new-name")
+        # Esc asks before dropping what was chosen; Stay keeps the wizard as it was.
+        await pilot.press("escape")
+        await pilot.pause()
+        from tui.widgets.confirm import ConfirmScreen
+
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is w and w.step == 5
+
+
+async def test_names_are_text_not_markup(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento, name="[b]ops[/b] super")
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await open_wizard(pilot)
+        labels = [str(b.label) for b in w.query("#acting RadioButton")]
+        assert any("[b]ops[/b] super" in label for label in labels), labels
+        for _ in range(5):
+            w = await nxt(pilot)
+        assert "[b]ops[/b] super" in str(w.query_one("#review").render())
+
+
+# ---- never lose a key: rescue file, retry, Download JSON -------------------------------------
+
+async def test_rescued_key_is_shown_and_retry_removes_the_rescue_file(wkeeper: Keeper, fake_momento: FakeMomento,
+                                                                      db_path, monkeypatch):
+    from tui.services.recovery import rescue_dir, rescue_files
+
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    real_put = wkeeper.vault.put
+
+    def locked(*a, **k):
+        raise VaultError("the keyring refused the key: the keyring is locked")
+
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot)
+        w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "rescued one"
+        monkeypatch.setattr(wkeeper.vault, "put", locked)
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 7
+        rescue = w.state.issued.rescue_file
+        assert rescue is not None and rescue.parent == rescue_dir(db_path) and rescue.exists()
+        assert json.loads(rescue.read_text())["apiKey"] == w.state.generated.api_key
+        status = str(w.query_one("#store-status").render())
+        assert "NOT STORED" in status and str(rescue) in status
+        assert app.focused is w.query_one("#retry-store")
+        monkeypatch.setattr(wkeeper.vault, "put", real_put)
+        w.query_one("#retry-store", Button).press()
+        await settle(pilot)
+        assert "Stored as rescued one" in str(w.query_one("#store-status").render())
+        assert not rescue.exists() and rescue_files(db_path) == []
+        w = await nxt(pilot)
+        assert w.step == 8 and "rescued-one" in str(w.query_one("#secure-commands").render())
+        w = await nxt(pilot)
+        assert not isinstance(app.screen, WizardScreen)
+    assert wkeeper.store.find("rescued one").secret_stored
+
+
+async def test_download_defaults_to_the_downloads_folder_and_warns_in_a_git_tree(
+        wkeeper: Keeper, fake_momento: FakeMomento, tmp_path, monkeypatch):
+    import platformdirs
+
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    monkeypatch.setattr(platformdirs, "user_downloads_dir", lambda: str(downloads))
+    repo = tmp_path / "checkout"
+    (repo / ".git").mkdir(parents=True)
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        w = await walk_to_permissions(pilot)
+        w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "orders key"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 7
+        path = w.query_one("#download-path", Input)
+        assert path.value == str(downloads / "momento-api-key-orders-key.json")
+        assert not path.value.startswith(os.getcwd())
+        for bad, words in [("", "type the file"), ("~no-such-user-here/k.json", "cannot write"),
+                           (str(tmp_path / "no-such-folder" / "k.json"), "cannot write")]:
+            path.value = bad
+            w.query_one("#download", Button).press()
+            await settle(pilot)
+            assert words in str(w.query_one("#download-note").render()), bad
+            assert app.is_running and w.state.download_path is None
+        target = repo / "key.json"
+        path.value = str(target)
+        await pilot.pause()
+        assert "git work tree" in str(w.query_one("#download-note").render())
+        w.query_one("#download", Button).press()
+        await settle(pilot)
+        note = str(w.query_one("#download-note").render())
+        assert "Saved" in note and "git work tree" in note
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    record = wkeeper.store.find("orders key")
+    assert any(e.action == "exported" for e in wkeeper.store.events(record.id))
+
+
+async def test_a_replacement_is_linked_to_the_key_it_replaces(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    from tests.conftest import make_v1
+
+    old = wkeeper.import_key(inspect_text(make_v1()), "old orders", key_type=KeyType.FINE_GRAINED).record
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(WizardScreen(replaces=old))
+        await settle(pilot)
+        w = app.screen
+        assert isinstance(w, WizardScreen) and "old orders" in w.sub_title
+        for _ in range(5):
+            w = await nxt(pilot)
+        w.query_one("#new-name", Input).value = "new orders"
+        w = await nxt(pilot)
+        await settle(pilot)
+        assert w.step == 7, error_text(w)
+    new = wkeeper.store.find("new orders")
+    assert new.predecessor_id == old.id

@@ -44,6 +44,7 @@ from .model import ExpirySource, Kind
 
 __all__ = [
     "MAX_INPUT_CHARS",
+    "CONSOLE_URL",
     "PUBLIC_REGIONS",
     "Inspection",
     "KeyFormatError",
@@ -78,6 +79,9 @@ MAX_INPUT_CHARS = 65_536
 _MAX_EPOCH = 253_402_300_799
 
 _PUBLIC_CELL_SUFFIX = ".prod.a.momentohq.com"
+
+#: Where the Momento console makes keys (super-user keys are made only there).
+CONSOLE_URL = "https://console.gomomento.com/api-keys"
 
 #: Public AWS regions and their cells (momento-facts.md §2), in the docs' order.
 PUBLIC_REGIONS: list[tuple[str, str]] = [

@@ -24,5 +24,5 @@ def parse_override(value: str) -> tuple[str, int]:
     port = int(port_text)
     if port == 443:
         # The SDK uses TLS on 443 whatever we ask; the override is for plaintext local servers.
-        raise OverrideError("the endpoint override is plaintext; use a port other than 443")
+        raise OverrideError("the endpoint override is plaintext and port 443 is for TLS; use a port other than 443")
     return host, port

@@ -201,3 +201,40 @@ def parse_duration(text: str) -> int:
         raise DurationError("a duration must be under 100 years")
     return total
 
+
+
+
+def band_sql(thresholds: Thresholds, now: float) -> tuple[str, dict[str, object]]:
+    """`status_of` as an SQL expression over a key's columns ``expires_at``, ``issued_at``,
+    ``expiry_source``, ``warning_seconds`` and ``critical_seconds`` (its own thresholds over
+    ``thresholds``): the status value, and the named parameters it needs.
+
+    `check` lets SQLite compute the status of every key (cron runs it every minute on
+    thousands): one pass in C instead of a row and a Python call per key. It is the rule
+    of `band_changes`, case for case (``now >= min(a, b)`` written as ``now >= a OR now >=
+    b``); tests/test_cli_fast.py holds the two equal on every kind of key and threshold.
+    """
+
+    def entered(own: str, seconds: str, fraction: str, explicit: bool) -> str:
+        # The lifetime is known: the share of it used, or the absolute threshold (the key's
+        # own, which is explicit; else the global one, unless longer than the whole life).
+        share = f":now >= issued_at + CAST((expires_at - issued_at) * {fraction} AS INTEGER)"
+        default = f":now >= expires_at - {seconds}" + ("" if explicit else f" AND {seconds} < expires_at - issued_at")
+        return f"{share} OR ({own} IS NOT NULL AND :now >= expires_at - {own}) OR ({own} IS NULL AND {default})"
+
+    s, t = Status, thresholds
+    sql = (f"CASE WHEN expires_at IS NULL THEN CASE WHEN expiry_source = 'unknown' THEN '{s.UNKNOWN.value}' "
+           f"ELSE '{s.NEVER.value}' END "
+           f"WHEN expires_at - :now <= 0 THEN '{s.EXPIRED.value}' "
+           # No known lifetime: the absolute thresholds alone.
+           "WHEN issued_at IS NULL OR expires_at <= issued_at THEN CASE "
+           f"WHEN :now >= expires_at - coalesce(critical_seconds, :crit_s) THEN '{s.CRITICAL.value}' "
+           f"WHEN :now >= expires_at - coalesce(warning_seconds, :warn_s) THEN '{s.WARNING.value}' "
+           f"ELSE '{s.OK.value}' END "
+           f"WHEN {entered('critical_seconds', ':crit_s', ':crit_f', t.critical_explicit)} "
+           f"THEN '{s.CRITICAL.value}' "
+           f"WHEN {entered('warning_seconds', ':warn_s', ':warn_f', t.warning_explicit)} THEN '{s.WARNING.value}' "
+           f"ELSE '{s.OK.value}' END")
+    params: dict[str, object] = {"now": now, "warn_s": t.warning_seconds, "warn_f": t.warning_fraction,
+                                 "crit_s": t.critical_seconds, "crit_f": t.critical_fraction}
+    return sql, params

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from functools import cache
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+from ..errors import ExitCode
 from .model import KeyRecord, Status, Thresholds
 from .policy import SEVERITY, countdown, status_of
-
-# `check` exit codes (documented in the README; never change their meaning).
-EXIT_OK = 0
-EXIT_WARNING = 1
-EXIT_CRITICAL = 2
-EXIT_UNKNOWN = 3
 
 
 @cache
@@ -94,17 +93,17 @@ def record_json(record: KeyRecord, now: float, thresholds: Thresholds) -> dict:
     }
 
 
-def check_exit_code(statuses: list[Status], *, never_is_ok: bool = False) -> int:
-    """Worst wins: 2 critical/expired/revoked, 1 warning (and never-expires), 3 unknown, 0 ok."""
-    code = EXIT_OK
+def check_exit_code(statuses: Iterable[Status], *, never_is_ok: bool = False) -> ExitCode:
+    """Worst wins: 2 critical/expired/revoked, 1 warning (and never-expires), 3 unknown, 0 ok
+    (documented in the README; never change their meaning)."""
+    code = ExitCode.OK
     for status in statuses:
         if status in (Status.EXPIRED, Status.CRITICAL, Status.REVOKED):
-            return EXIT_CRITICAL
+            return ExitCode.CRITICAL
         if status is Status.UNKNOWN:
-            code = EXIT_UNKNOWN
-        elif status is Status.WARNING or (status is Status.NEVER and not never_is_ok):
-            if code == EXIT_OK:
-                code = EXIT_WARNING
+            code = ExitCode.UNKNOWN
+        elif (status is Status.WARNING or (status is Status.NEVER and not never_is_ok)) and code == ExitCode.OK:
+            code = ExitCode.WARNING
     return code
 
 

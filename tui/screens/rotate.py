@@ -12,10 +12,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, LoadingIndicator, Static
 
+from ..core.keys import CONSOLE_URL
 from ..core.model import KeyRecord, KeyType, Kind
 from ..core.report import local_time
+from ..services.recovery import SecretFileError, download_json, write_secret_file
 from ..services.rotation import RotationError, refresh_blocker
-from .wizard import CONSOLE_URL, write_console_json
 
 
 class RotateScreen(ModalScreen[None]):
@@ -148,13 +149,11 @@ class RotateScreen(ModalScreen[None]):
     @on(Button.Pressed, "#save-rescue")
     def _save(self) -> None:
         target = Path(self.query_one("#rescue-path", Input).value.strip()).expanduser()
+        g = self.rescue
         try:
-            write_console_json(target, self.rescue)
-        except FileExistsError:
-            self.notify(f"{target} exists: choose another name", severity="error")
-            return
-        except OSError as exc:
-            self.notify(f"could not write {target}: {exc.strerror or exc}", severity="error")
+            write_secret_file(target, download_json(g.api_key, g.refresh_token, g.valid_until, g.endpoint))
+        except SecretFileError as exc:
+            self.notify(str(exc), severity="error", markup=False)
             return
         self.rescue = None
         self.query_one("#save-rescue").display = False

@@ -172,7 +172,10 @@ def rescue_files(db_path: Path | str) -> list[Path]:
 def in_git_work_tree(path: Path) -> Path | None:
     """The top of the git work tree holding ``path``, if any (a secret there is one `git add`
     away from a commit)."""
-    here = Path(path).expanduser().absolute()
+    try:
+        here = Path(path).expanduser().absolute()
+    except (RuntimeError, OSError):  # "~nosuchuser/...": not a place we can judge
+        return None
     for folder in [here, *here.parents]:
         try:
             if (folder / ".git").exists():

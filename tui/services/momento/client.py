@@ -53,6 +53,7 @@ from tui.core.keys import KeyFormatError, inspect_key, normalise_endpoint
 from tui.core.override import ENV_OVERRIDE, parse_override
 from tui.core.permissions import Grant, validate_grants
 
+from ..log import get as _get_log
 from . import sdk
 from .errors import (
     DISPOSABLE,
@@ -83,6 +84,8 @@ RUNTIME_VERSION: Final = f"python:{platform.python_version()}"
 T = TypeVar("T")
 
 _RETRYABLE: Final = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+_log = _get_log("momento")
 
 
 class _Target(NamedTuple):
@@ -330,10 +333,17 @@ class MomentoApi:
     def _with_retries(self, op: Op, target: _Target, secrets: Sequence[str], attempt: Callable[[], T]) -> T:
         tries = 0
         while True:
+            start = time.perf_counter()
             try:
-                return attempt()
+                result = attempt()
+                _log.debug("%s at %s: ok in %.0f ms (attempt %d)", op.rpc, target.address,
+                           (time.perf_counter() - start) * 1000, tries + 1)
+                return result
             except AttemptError as failure:
                 retry = failure.status in _RETRYABLE and (op.idempotent or not failure.sent)
+                _log.debug("%s at %s: %s after %.0f ms (attempt %d)%s", op.rpc, target.address, failure.status.name,
+                           (time.perf_counter() - start) * 1000, tries + 1,
+                           "; retrying" if retry and tries < self.retries else "")
                 if not retry or tries >= self.retries:
                     raise call_error(op, target.address, failure, secrets, tries + 1, self.timeout) from None
             self._sleep(self.backoff * (2**tries))
