@@ -8,11 +8,12 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fake_account import OPERATOR, OWNER, VIEWER, FakeAccount, fake_account  # noqa: F401
+from tests.fake_account import OPERATOR, OWNER, VIEWER, FakeAccount
 from tui.core.roles import Role, RoleLookupError, find, ordered, summarize
 from tui.services.account import (
     DEFAULT_ACCOUNT_API,
@@ -29,6 +30,12 @@ from tui.services.account.http import HttpAccountClient
 from tui.services.store import Store
 
 NOW = int(time.time())
+
+
+@pytest.fixture
+def fake_account() -> Iterator[FakeAccount]:
+    with FakeAccount() as server:
+        yield server
 
 
 def client(server: FakeAccount, key: str | None = None, **kw) -> HttpAccountClient:
@@ -182,7 +189,7 @@ def test_each_error_status_is_one_true_sentence(fake_account: FakeAccount, statu
 
 def test_401_and_403_name_the_acting_key(fake_account: FakeAccount):
     unknown = client_for("not-a-key-the-account-knows", acting="ci key", base_url=fake_account.url, timeout=2)
-    with pytest.raises(AccountError, match="rejected 'ci key'.*invalid or expired") as caught:
+    with pytest.raises(AccountError, match=r"rejected 'ci key'.*invalid or expired") as caught:
         unknown.list_keys()
     assert caught.value.status == 401
     viewer = client_for(fake_account.acting_key(VIEWER), acting="read-only key", base_url=fake_account.url,

@@ -131,7 +131,7 @@ def test_what_blocks_a_v2_rotation(keeper: Keeper, account: FakeAccount, acting:
 def test_a_refused_create_changes_nothing(keeper: Keeper, account: FakeAccount, acting: str, status, state):
     old = make(keeper, account, acting)
     account.fail(status, method="POST")
-    with pytest.raises(RotationError, match="not rotated: .*The old key is unchanged and still works"):
+    with pytest.raises(RotationError, match=r"not rotated: .*The old key is unchanged and still works"):
         rotator(keeper, account, acting).rotate(old)
     assert keeper.store.get(old.id).lifecycle is Lifecycle.ACTIVE and keeper.store.count() == 1
     assert keeper.store.rotations(old.id)[0]["state"] == state
@@ -183,7 +183,7 @@ def test_a_new_key_that_cannot_be_stored_is_rescued(keeper: Keeper, account: Fak
         raise VaultError("the keyring is locked")
 
     monkeypatch.setattr(keeper.vault, "put", refuse)
-    with pytest.raises(RotationError, match="could not be stored: .*keyring is locked.*still works") as caught:
+    with pytest.raises(RotationError, match=r"could not be stored: .*keyring is locked.*still works") as caught:
         rotator(keeper, account, acting).rotate(old)
     issued = caught.value.issued
     assert issued is not None and issued.rescue_file is not None

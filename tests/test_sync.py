@@ -16,7 +16,8 @@ from tui.core.keys import inspect_key
 from tui.core.model import ExpirySource, KeyRecord, Kind, Lifecycle, Status
 from tui.core.policy import GLYPHS, LABELS, status_of
 from tui.core.reminders import ReminderKind, ReminderState, message
-from tui.core.report import EXIT_CRITICAL, check_exit_code, record_json, worst
+from tui.core.report import check_exit_code, record_json, worst
+from tui.errors import ExitCode
 from tui.services.account import AccountError, ErrorKind, client_for
 from tui.services.account.http import HttpAccountClient
 from tui.services.issuing import Issuer
@@ -130,7 +131,7 @@ def test_sync_250_account_keys_over_3_pages(keeper: Keeper, api: HttpAccountClie
     t = store.get(tracked.id)
     assert t.expires_at == NOW + 60 * DAY and t.description == "orders, renamed" and t.synced_at == NOW + 3600
     assert t.expiry_source is ExpirySource.V2_METADATA and t.role_name == "Operator"
-    assert [e.action for e in store.events(t.id)][0] == "synced"
+    assert store.events(t.id)[0].action == "synced"
     g = store.get(gone.id)
     assert g.revoked_at == NOW + 3600 and g.lifecycle is Lifecycle.ACTIVE
     assert keeper.status(g) is Status.REVOKED and f"{GLYPHS[Status.REVOKED]} {LABELS[Status.REVOKED]}" == "⊘ REVOKED"
@@ -138,7 +139,7 @@ def test_sync_250_account_keys_over_3_pages(keeper: Keeper, api: HttpAccountClie
     assert {r.state for r in store.reminders(key_id=g.id, open_only=False)} == {ReminderState.DONE}
     assert store.events(g.id)[0].action == "reminder done"             # the closing, after the revocation
     assert any(e.action == "revoked" and "revoked elsewhere" in e.detail for e in store.events(g.id))
-    assert check_exit_code(statuses(keeper)) == EXIT_CRITICAL and worst(statuses(keeper)) is Status.REVOKED
+    assert check_exit_code(statuses(keeper)) == ExitCode.CRITICAL and worst(statuses(keeper)) is Status.REVOKED
     assert record_json(g, clock.now(), keeper.settings.thresholds)["status"] == "revoked"
     i = store.get(imported.id)
     assert i.key_id == info["key_id"] and i.expiry_source is ExpirySource.V2_METADATA and i.role_name == "Viewer"
@@ -316,8 +317,8 @@ def test_revoked_status_in_check(keeper: Keeper):
     record = KeyRecord(name="r", kind=Kind.V2, expires_at=NOW + 100 * DAY, issued_at=NOW,
                        expiry_source=ExpirySource.V2_METADATA, revoked_at=NOW)
     assert status_of(record, NOW, keeper.settings.thresholds) is Status.REVOKED
-    assert check_exit_code([Status.OK, Status.REVOKED]) == EXIT_CRITICAL
-    assert check_exit_code([Status.NEVER, Status.REVOKED], never_is_ok=True) == EXIT_CRITICAL
+    assert check_exit_code([Status.OK, Status.REVOKED]) == ExitCode.CRITICAL
+    assert check_exit_code([Status.NEVER, Status.REVOKED], never_is_ok=True) == ExitCode.CRITICAL
     assert worst([Status.EXPIRED, Status.REVOKED]) is Status.REVOKED
 
 

@@ -206,8 +206,8 @@ def parse_duration(text: str) -> int:
 
 def band_sql(thresholds: Thresholds, now: float) -> tuple[str, dict[str, object]]:
     """`status_of` as an SQL expression over a key's columns ``expires_at``, ``issued_at``,
-    ``expiry_source``, ``warning_seconds`` and ``critical_seconds`` (its own thresholds over
-    ``thresholds``): the status value, and the named parameters it needs.
+    ``expiry_source``, ``warning_seconds``, ``critical_seconds`` (its own thresholds over
+    ``thresholds``) and ``revoked_at``: the status value, and the named parameters it needs.
 
     `check` lets SQLite compute the status of every key (cron runs it every minute on
     thousands): one pass in C instead of a row and a Python call per key. It is the rule
@@ -223,7 +223,8 @@ def band_sql(thresholds: Thresholds, now: float) -> tuple[str, dict[str, object]
         return f"{share} OR ({own} IS NOT NULL AND :now >= expires_at - {own}) OR ({own} IS NULL AND {default})"
 
     s, t = Status, thresholds
-    sql = (f"CASE WHEN expires_at IS NULL THEN CASE WHEN expiry_source = 'unknown' THEN '{s.UNKNOWN.value}' "
+    sql = (f"CASE WHEN revoked_at IS NOT NULL THEN '{s.REVOKED.value}' "
+           f"WHEN expires_at IS NULL THEN CASE WHEN expiry_source = 'unknown' THEN '{s.UNKNOWN.value}' "
            f"ELSE '{s.NEVER.value}' END "
            f"WHEN expires_at - :now <= 0 THEN '{s.EXPIRED.value}' "
            # No known lifetime: the absolute thresholds alone.

@@ -106,7 +106,7 @@ class HttpAccountClient:
             raise ValueError("a key's expiry is 'never' or an instant in epoch seconds")
         what = "creating an API key"
         body = {"role_id": role_id, "description": description, "expiry": expiry}
-        status, doc = self._request("POST", "/api-keys", what, body=body, idempotent=False)
+        _status, doc = self._request("POST", "/api-keys", what, body=body, idempotent=False)
         try:
             return wire.created(doc)
         except wire.ShapeError as exc:
