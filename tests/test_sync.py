@@ -215,14 +215,33 @@ def test_imported_keys_are_matched_only_when_unambiguous(keeper: Keeper, api: Ht
     assert linked.expiry_source is ExpirySource.V2_METADATA
     assert keeper.store.find("twin 0") is None                        # the metadata-only record made way
     assert keeper.store.events(linked.id)[0].action == "linked"
+    # With one twin linked, the other is no longer ambiguous: one account key is left that fits it.
     again = sync(keeper, api)
-    assert sorted(again.unmatched) == ["bare", "twin here 1"] and "twin here 0" not in again.updated
+    assert again.unmatched == ["bare"] and again.matched == ["twin here 1"]
+    assert keeper.store.find("twin here 1").key_id == twins[1][1]["key_id"] and keeper.store.find("twin 1") is None
     with pytest.raises(KeeperError, match="already linked to 'twin here 0'"):
-        link(keeper, keeper.store.find("twin here 1"), twins[0][1]["key_id"])
+        link(keeper, keeper.store.find("bare"), twins[0][1]["key_id"])
     with pytest.raises(KeeperError, match="one word"):
         link(keeper, keeper.store.find("bare"), "two words")
     with pytest.raises(KeeperError, match="already linked"):
         link(keeper, linked, "another-id")
+
+
+def test_an_imported_key_takes_the_place_of_its_listed_record(keeper: Keeper, api: HttpAccountClient,
+                                                              account: FakeAccount):
+    key, info = account.issue(VIEWER, "made in the console", NOW + 10 * DAY, issued_at=NOW - DAY)
+    sync(keeper, api)
+    listed = keeper.store.find("made in the console")
+    assert listed is not None and listed.key_id == info["key_id"] and not listed.secret_stored
+    imported = keeper.import_key(inspect_key(key, endpoint=ENDPOINT), "console key").record
+    report = sync(keeper, api)
+    assert report.matched == ["console key"] and report.added == [] and report.unmatched == []
+    assert keeper.store.find("made in the console") is None
+    here = keeper.store.get(imported.id)
+    assert here.key_id == info["key_id"] and here.secret_stored and here.description == "made in the console"
+    assert "took the place of 'made in the console'" in keeper.store.events(here.id)[0].detail
+    assert keeper.store.events(listed.id)[0].action == "merged"
+    assert sync(keeper, api).confirmed == 2  # the acting key's record and this one
 
 
 def test_match_rule_is_one_to_one():

@@ -13,7 +13,8 @@ and the account's keys that are not tracked here yet.
   is gone also retires: nothing here depends on it;
 * **imported v2 keys without a key id** are matched only when the match is
   unambiguous (see :func:`match_imported`); the rest are reported as unmatched, for the
-  user to ``link`` — never guessed;
+  user to ``link`` — never guessed. A matched key takes the place of the metadata-only
+  record an earlier sync made for it;
 * **the account's keys not tracked here** become metadata-only records (kind v2, no
   secret held, ``source`` "account"), named from their description, so their expiries
   show, tick and get reminders like any other key.
@@ -173,10 +174,10 @@ def sync(keeper: Keeper, client: AccountClient, *, now: int | None = None, roles
 
     store = keeper.store
     for attempt in (1, 2):
-        changes, added, revoked_ids, touched = _plan(store.v2_records(), listed, role_names, store.names(), now,
-                                                     report)
+        changes, added, revoked_ids, touched, absorbed = _plan(store.v2_records(), listed, role_names,
+                                                               store.names(), now, report)
         try:
-            applied = store.apply_sync(changes, added, now=now, meta={META_SYNCED_AT: str(now)})
+            applied = store.apply_sync(changes, added, now=now, meta={META_SYNCED_AT: str(now)}, absorbed=absorbed)
             break
         except DuplicateName:
             if attempt == 2:
@@ -193,18 +194,54 @@ def sync(keeper: Keeper, client: AccountClient, *, now: int | None = None, roles
     return report
 
 
+def _metadata_only(record: KeyRecord) -> bool:
+    """A record a sync made for an account key, holding no secret."""
+    return not record.secret_stored and record.source == SYNC_SOURCE
+
+
 def _plan(records: list[KeyRecord], listed: dict[str, KeyInfo], role_names: dict[str, str], names: set[str],
-          now: int, report: SyncReport) -> tuple[list[RecordChange], list[KeyRecord], list[int], list[KeyRecord]]:
+          now: int, report: SyncReport) -> tuple[list[RecordChange], list[KeyRecord], list[int], list[KeyRecord],
+                                                 list[tuple[int, str]]]:
     """What a sync writes: (changes, new records, ids of records found revoked, records whose
-    reminders must be recomputed). Fills ``report``."""
+    reminders must be recomputed, metadata-only records an imported key takes the place of).
+    Fills ``report``."""
     changes: list[RecordChange] = []
     touched: list[KeyRecord] = []
     revoked_ids: list[int] = []
-    claimed = {r.key_id for r in records if r.key_id}
+    absorbed: list[tuple[int, str]] = []
+    # Keys held by a record with a secret (or made by hand) are taken; a metadata-only record's
+    # key may still turn out to be an imported key's own (it then takes that record's place).
+    placeholders = {r.key_id: r for r in records if r.key_id and _metadata_only(r)}
+    claimed = {r.key_id for r in records if r.key_id and not _metadata_only(r)}
+
+    free = [info for key_id, info in listed.items() if key_id not in claimed]
+    imported = [r for r in records if r.key_id is None and r.kind is Kind.V2 and r.lifecycle is not Lifecycle.RETIRED
+                and r.revoked_at is None]
+    matches = match_imported(imported, free)
+    for record in imported:
+        info = matches.get(record.id)  # type: ignore[arg-type]
+        if info is None:
+            report.unmatched.append(record.name)
+            continue
+        fields = {"key_id": info.key_id, **_metadata(info, role_names, None, now)}
+        detail = f"matched to account key {info.key_id} by its issue time and expiry"
+        placeholder = placeholders.pop(info.key_id, None)
+        if placeholder is not None and placeholder.id is not None:
+            absorbed.append((placeholder.id, f"account key {info.key_id} is tracked as {record.name!r}, which holds "
+                                             "its secret"))
+            detail += f" (took the place of {placeholder.name!r}, listed by an earlier sync)"
+        changes.append(RecordChange(record.id, fields, "linked", detail))  # type: ignore[arg-type]
+        touched.append(_applied(record, fields))
+        claimed.add(info.key_id)
+        report.matched.append(record.name)
+
     for record in records:
         if record.key_id is None or record.id is None:
             continue
+        if _metadata_only(record) and record.key_id not in placeholders:
+            continue  # absorbed above
         info = listed.get(record.key_id)
+        claimed.add(record.key_id)
         if info is not None:
             fields = _metadata(info, role_names, record, now)
             changed = _changed(record, fields)
@@ -231,30 +268,14 @@ def _plan(records: list[KeyRecord], listed: dict[str, KeyInfo], role_names: dict
         if record.expires_at is not None and record.expires_at <= now:
             report.expired_gone.append(record.name)
             continue
-        fields = {"revoked_at": now}
-        detail = "the account no longer lists this key: it was revoked elsewhere (the console, or another tool)"
-        if not record.secret_stored and record.source == SYNC_SOURCE:
-            fields["lifecycle"] = Lifecycle.RETIRED
-            detail += "; retired, as no secret of it is held here"
-        changes.append(RecordChange(record.id, fields, "revoked", detail))
+        revoked: dict[str, object] = {"revoked_at": now}
+        why = "the account no longer lists this key: it was revoked elsewhere (the console, or another tool)"
+        if _metadata_only(record):
+            revoked["lifecycle"] = Lifecycle.RETIRED
+            why += "; retired, as no secret of it is held here"
+        changes.append(RecordChange(record.id, revoked, "revoked", why))
         revoked_ids.append(record.id)  # its reminders are closed, not planned
         report.revoked.append(record.name)
-
-    free = [info for key_id, info in listed.items() if key_id not in claimed]
-    imported = [r for r in records if r.key_id is None and r.kind is Kind.V2 and r.lifecycle is not Lifecycle.RETIRED
-                and r.revoked_at is None]
-    matches = match_imported(imported, free)
-    for record in imported:
-        info = matches.get(record.id)  # type: ignore[arg-type]
-        if info is None:
-            report.unmatched.append(record.name)
-            continue
-        fields = {"key_id": info.key_id, **_metadata(info, role_names, None, now)}
-        changes.append(RecordChange(record.id, fields, "linked",  # type: ignore[arg-type]
-                                    f"matched to account key {info.key_id} by its issue time and expiry"))
-        touched.append(_applied(record, fields))
-        claimed.add(info.key_id)
-        report.matched.append(record.name)
 
     added: list[KeyRecord] = []
     taken = set(names)
@@ -270,7 +291,7 @@ def _plan(records: list[KeyRecord], listed: dict[str, KeyInfo], role_names: dict
             description=info.description, synced_at=now,
         ))
         report.added.append(name)
-    return changes, added, revoked_ids, touched
+    return changes, added, revoked_ids, touched, absorbed
 
 
 def _applied(record: KeyRecord, fields: dict[str, object]) -> KeyRecord:

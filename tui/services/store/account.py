@@ -55,12 +55,19 @@ class Account(Database):
         return {name for (name,) in self._read("SELECT name FROM keys")}
 
     def apply_sync(self, changes: list[RecordChange], added: list[KeyRecord], *, now: int,
-                   meta: dict[str, str] | None = None) -> AppliedSync:
-        """An account sync's writes in ONE transaction: the changed records (and their events),
-        the new metadata-only records (and their first event), and ``meta`` (such as the sync
-        time). Nothing is written if any of it fails."""
+                   meta: dict[str, str] | None = None, absorbed: list[tuple[int, str]] = ()) -> AppliedSync:
+        """An account sync's writes in ONE transaction: ``absorbed`` records removed first
+        ((id, why): metadata-only records whose account key a record holding its secret now
+        links), then the changed records (and their events), the new metadata-only records
+        (and their first event), and ``meta`` (such as the sync time). Nothing is written if
+        any of it fails."""
         applied = AppliedSync()
         with self._write() as conn:
+            for record_id, why in absorbed:
+                row = conn.execute("SELECT name FROM keys WHERE id = ?", (record_id,)).fetchone()
+                if row is not None:
+                    conn.execute("DELETE FROM keys WHERE id = ?", (record_id,))
+                    add_event(conn, record_id, row[0], now, "merged", why)
             for change in changes:
                 unknown = set(change.fields) - SYNCED_FIELDS
                 if unknown:
