@@ -446,7 +446,7 @@ class Rotator:
 
     def _take_over(self, old: KeyRecord, new: KeyRecord) -> KeyRecord:
         taken = lambda n: self.store.find(n) is not None  # noqa: E731
-        return self.store.take_over(old.id, new.id, old_new_name=previous_name(old, taken),  # type: ignore[arg-type]
+        return self.store.take_over(old.id, new.id, old_new_name=previous_name(old, taken),
                                     now=self.keeper.now(), detail=f"replaces account key {old.key_id}")
 
     def _resume_v2(self, rot: dict, old: KeyRecord) -> RotationOutcome | str | None:

@@ -10,6 +10,7 @@ record per account key, whatever its lifecycle.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ...core.model import KeyRecord, Lifecycle
@@ -55,7 +56,7 @@ class Account(Database):
         return {name for (name,) in self._read("SELECT name FROM keys")}
 
     def apply_sync(self, changes: list[RecordChange], added: list[KeyRecord], *, now: int,
-                   meta: dict[str, str] | None = None, absorbed: list[tuple[int, str]] = ()) -> AppliedSync:
+                   meta: dict[str, str] | None = None, absorbed: Sequence[tuple[int, str]] = ()) -> AppliedSync:
         """An account sync's writes in ONE transaction: ``absorbed`` records removed first
         ((id, why): metadata-only records whose account key a record holding its secret now
         links), then the changed records (and their events), the new metadata-only records
