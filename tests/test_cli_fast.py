@@ -150,6 +150,10 @@ def mixed(tmp_path: Path) -> Store:
         store.add(record(f"no expiry {source.value}", expires=None, source=source), now=NOW)
     store.add(record("previous", expires=NOW - DAY, lifecycle=Lifecycle.PREVIOUS), now=NOW)
     store.add(record("retired", expires=NOW - DAY, lifecycle=Lifecycle.RETIRED), now=NOW)
+    # v2 keys the account no longer lists: revoked, whatever their expiry says.
+    for name, expires in (("revoked soon", NOW + HOUR), ("revoked later", NOW + 400 * DAY), ("revoked never", None)):
+        store.add(replace(record(name, expires=expires, source=ExpirySource.V2_METADATA), kind=Kind.V2,
+                          revoked_at=NOW - DAY), now=NOW)
     yield store
     store.close()
 
@@ -199,7 +203,8 @@ def test_check_thresholds_apply_to_keys_with_their_own(tmp_path: Path) -> None:
 INSTANTS = st.one_of(st.none(), st.integers(NOW - 10 * DAY, NOW + 400 * DAY), st.integers(NOW - 5, NOW + 5),
                      st.integers(-2**40, 2**40))
 OWN = st.one_of(st.none(), st.integers(1, 400 * DAY))
-ROWS = st.lists(st.tuples(INSTANTS, INSTANTS, st.sampled_from([e.value for e in ExpirySource]), OWN, OWN),
+ROWS = st.lists(st.tuples(INSTANTS, INSTANTS, st.sampled_from([e.value for e in ExpirySource]), OWN, OWN,
+                          st.one_of(st.none(), st.none(), st.integers(NOW - 10 * DAY, NOW))),  # revoked_at
                 min_size=1, max_size=30)
 
 
@@ -212,13 +217,13 @@ def test_band_sql_is_band(rows, warn, crit, warn_f, crit_f, warn_x, crit_x, now)
                             critical_fraction=crit_f, warning_explicit=warn_x, critical_explicit=crit_x)
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE keys (expires_at INTEGER, issued_at INTEGER, expiry_source TEXT, "
-               "warning_seconds INTEGER, critical_seconds INTEGER)")
-    db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?, ?)", rows)
+               "warning_seconds INTEGER, critical_seconds INTEGER, revoked_at INTEGER)")
+    db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?)", rows)
     status, params = band_sql(thresholds, now)
     got = [Status(s) for (s,) in db.execute(f"SELECT {status} FROM keys ORDER BY rowid", params)]
     expected = [status_of(KeyRecord(name="k", kind=Kind.V1, expires_at=e, issued_at=i, expiry_source=ExpirySource(src),
-                                    warning_seconds=w, critical_seconds=c), now, thresholds)
-                for e, i, src, w, c in rows]
+                                    warning_seconds=w, critical_seconds=c, revoked_at=r), now, thresholds)
+                for e, i, src, w, c, r in rows]
     assert got == expected
 
 

@@ -46,6 +46,7 @@ class Status(str, enum.Enum):
     EXPIRED = "expired"
     NEVER = "never-expires"
     UNKNOWN = "unknown"
+    REVOKED = "revoked"     # the account no longer has the key (v2): it stopped working whatever its expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,38 @@ class KeyRecord:
     created_at: int = 0                # when the record was made
     updated_at: int = 0
     predecessor_id: int | None = None  # the key this one replaced (rotation lineage)
+    # v2 keys: what Momento's account API says about the key (None: not known here).
+    key_id: str | None = None          # the account's key_id (exact match for sync and revoke)
+    role_id: str | None = None
+    role_name: str | None = None       # the role's name when the roles were read
+    description: str | None = None     # the key's description in the account
+    synced_at: int | None = None       # when the account last confirmed this record
+    revoked_at: int | None = None      # when the key was found revoked, or revoked from here
     id: int | None = None
 
     @property
     def never_expires(self) -> bool:
         return self.expires_at is None and self.expiry_source not in (ExpirySource.UNKNOWN,)
+
+
+@dataclass(frozen=True, slots=True)
+class V2Fields:
+    """The account's metadata of a v2 key, as the issuing path stores it with a new key."""
+
+    key_id: str | None = None
+    role_id: str | None = None
+    role_name: str | None = None
+    description: str | None = None
+    issued_at: int | None = None       # issued_at_epoch_seconds
+    synced_at: int | None = None
+
+    def apply(self, record: KeyRecord) -> KeyRecord:
+        """Set these fields on ``record`` (the ones given; None leaves a field as it is)."""
+        for name in ("key_id", "role_id", "role_name", "description", "issued_at", "synced_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(record, name, value)
+        return record
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ GLYPHS: dict[Status, str] = {
     Status.EXPIRED: "✖",
     Status.NEVER: "∞",
     Status.UNKNOWN: "?",
+    Status.REVOKED: "⊘",
 }
 
 LABELS: dict[Status, str] = {
@@ -32,10 +33,12 @@ LABELS: dict[Status, str] = {
     Status.EXPIRED: "EXPIRED",
     Status.NEVER: "NEVER EXPIRES",
     Status.UNKNOWN: "UNKNOWN",
+    Status.REVOKED: "REVOKED",
 }
 
 # How bad a status is, for sorting and for `check`'s exit code (worst wins).
 SEVERITY: dict[Status, int] = {
+    Status.REVOKED: 6,   # stopped working, whatever its expiry said
     Status.EXPIRED: 5,
     Status.CRITICAL: 4,
     Status.WARNING: 3,
@@ -72,14 +75,19 @@ def band(
     *,
     issued_at: int | None = None,
     never: bool = False,
+    revoked: bool = False,
 ) -> Status:
     """The status band of a key expiring at ``expires_at`` seen at ``now``.
+
+    A ``revoked`` key (v2: the account no longer has it) is REVOKED whatever its expiry.
 
     Warning and critical fire on whichever comes first: the absolute time left
     or the share of the lifetime used (when the lifetime is known). An
     absolute threshold longer than the whole lifetime is skipped: a 1-hour
     token is not "critical" from birth, it warns at 2/3 and 90 % of its hour.
     """
+    if revoked:
+        return Status.REVOKED
     if expires_at is None:
         return Status.NEVER if never else Status.UNKNOWN
     left = expires_at - now
@@ -100,6 +108,7 @@ def status_of(record: KeyRecord, now: float, default: Thresholds) -> Status:
         thresholds_for(record, default),
         issued_at=record.issued_at,
         never=record.never_expires,
+        revoked=record.revoked_at is not None,
     )
 
 
@@ -197,8 +206,8 @@ def parse_duration(text: str) -> int:
 
 def band_sql(thresholds: Thresholds, now: float) -> tuple[str, dict[str, object]]:
     """`status_of` as an SQL expression over a key's columns ``expires_at``, ``issued_at``,
-    ``expiry_source``, ``warning_seconds`` and ``critical_seconds`` (its own thresholds over
-    ``thresholds``): the status value, and the named parameters it needs.
+    ``expiry_source``, ``warning_seconds``, ``critical_seconds`` (its own thresholds over
+    ``thresholds``) and ``revoked_at``: the status value, and the named parameters it needs.
 
     `check` lets SQLite compute the status of every key (cron runs it every minute on
     thousands): one pass in C instead of a row and a Python call per key. It is the rule
@@ -214,7 +223,8 @@ def band_sql(thresholds: Thresholds, now: float) -> tuple[str, dict[str, object]
         return f"{share} OR ({own} IS NOT NULL AND :now >= expires_at - {own}) OR ({own} IS NULL AND {default})"
 
     s, t = Status, thresholds
-    sql = (f"CASE WHEN expires_at IS NULL THEN CASE WHEN expiry_source = 'unknown' THEN '{s.UNKNOWN.value}' "
+    sql = (f"CASE WHEN revoked_at IS NOT NULL THEN '{s.REVOKED.value}' "
+           f"WHEN expires_at IS NULL THEN CASE WHEN expiry_source = 'unknown' THEN '{s.UNKNOWN.value}' "
            f"ELSE '{s.NEVER.value}' END "
            f"WHEN expires_at - :now <= 0 THEN '{s.EXPIRED.value}' "
            # No known lifetime: the absolute thresholds alone.

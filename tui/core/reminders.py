@@ -109,9 +109,15 @@ def message(reminder: Reminder, record: KeyRecord | None, now: float) -> str:
     if kind is ReminderKind.REVIEW:
         return (f"{name!r} never expires. Momento advises against such keys: a leaked one works until someone "
                 "revokes it. Replace it with an expiring key, or review where it is used.")
+    v2 = record is not None and record.key_id is not None
     if kind is ReminderKind.SWITCH:
+        if v2:
+            return (f"{name!r} was rotated: switch its consumers to the new key, then revoke this old one "
+                    f"(momento-keys revoke {name!r}); it works until {local_when(record, now)} or until revoked.")
         return (f"{name!r} was rotated: switch its consumers to the new key before the old one stops working "
                 f"({local_when(record, now)}), then mark this done to retire it.")
     if kind is ReminderKind.REVOKE:
+        if v2:
+            return f"{name!r} was replaced: revoke it (momento-keys revoke {name!r}) so it cannot be used."
         return f"{name!r} was replaced: revoke the old key in the Momento console so it cannot be used."
     return f"{name!r}: {kind.value}"

@@ -84,15 +84,21 @@ def record_json(record: KeyRecord, now: float, thresholds: Thresholds) -> dict:
         "lifecycle": record.lifecycle.value,
         "notes": record.notes,
         "tags": list(record.tags),
+        "key_id": record.key_id,
+        "role_id": record.role_id,
+        "role": record.role_name,
+        "description": record.description,
+        "synced_at": iso_utc(record.synced_at),
+        "revoked_at": iso_utc(record.revoked_at),
     }
 
 
 def check_exit_code(statuses: Iterable[Status], *, never_is_ok: bool = False) -> ExitCode:
-    """Worst wins: 2 critical/expired, 1 warning (and never-expires), 3 unknown, 0 ok
+    """Worst wins: 2 critical/expired/revoked, 1 warning (and never-expires), 3 unknown, 0 ok
     (documented in the README; never change their meaning)."""
     code = ExitCode.OK
     for status in statuses:
-        if status in (Status.EXPIRED, Status.CRITICAL):
+        if status in (Status.EXPIRED, Status.CRITICAL, Status.REVOKED):
             return ExitCode.CRITICAL
         if status is Status.UNKNOWN:
             code = ExitCode.UNKNOWN

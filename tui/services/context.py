@@ -17,6 +17,7 @@ from .keeper import Keeper
 
 if TYPE_CHECKING:
     from ..core.clock import Clock
+    from .account import AccountClient
     from .config import Settings
     from .issuing import Issuer
     from .momento import MomentoClient
@@ -33,6 +34,9 @@ class Services:
     api_factory: Callable[[], MomentoClient] | None = None
     readonly: bool = False
     extras: dict[str, object] = field(default_factory=dict)
+    # Builds the account-API client (v2 keys: roles, sync, revoke, v2 rotation), acting with
+    # a key whose role manages API keys; None: not wired (v2 rotations then say so).
+    account_factory: Callable[[], AccountClient] | None = None
 
     @property
     def store(self) -> Store:
@@ -67,7 +71,7 @@ class Services:
     def rotator(self) -> Rotator:
         from .rotation import Rotator
 
-        return Rotator(self.keeper, self.momento)
+        return Rotator(self.keeper, self.momento, self.account_factory)
 
     @cached_property
     def issuer(self) -> Issuer:

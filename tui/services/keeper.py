@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..core.clock import Clock, SystemClock
 from ..core.limits import NAME_MAX_CHARS
-from ..core.model import KeyRecord, KeyType, Kind, Lifecycle, Status
+from ..core.model import ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Status, V2Fields
 from ..core.policy import DAY, status_of
 from ..core.reminders import REVIEW_EVERY, Reminder, ReminderKind, ReminderState, planned
 from ..core.text import normalize_name
@@ -24,7 +24,10 @@ from .vault import Health, SecretMissing, Vault, VaultError
 
 if TYPE_CHECKING:
     from ..core.keys import Inspection  # (key parsing loads only for imports: not for the dashboard's start)
-    from .momento import GeneratedKey
+    from .account import GeneratedV2Key
+    from .momento import GeneratedKey as _V1Key
+
+    GeneratedKey = _V1Key | GeneratedV2Key  # a v1 key (gRPC) or a v2 key (account API)
 
 NAME_MAX = NAME_MAX_CHARS
 
@@ -133,6 +136,7 @@ class Keeper:
         action: str = "imported",
         permissions: list[dict] | None = None,
         require_secret: bool = False,
+        v2: V2Fields | None = None,
     ) -> ImportResult:
         """Track a key: its secret in the keyring (when one is usable), its metadata in SQLite.
 
@@ -142,6 +146,8 @@ class Keeper:
         """
         record = record_from(inspection, name, key_type=key_type, kind=kind, notes=notes, tags=tags)
         record.permissions = permissions
+        if v2 is not None:  # what the account says about a v2 key (its id, role, description)
+            v2.apply(record)
         warnings: list[str] = []
         if record.endpoint is None:
             warnings.append("no endpoint known for this key: set one with the editor or --endpoint")
@@ -200,18 +206,24 @@ class Keeper:
         notes: str = "",
         tags: list[str] | None = None,
         action: str = "generated",
+        v2: V2Fields | None = None,
     ) -> ImportResult:
         """Store a key Momento just made: secret and refresh token in the keyring,
         record in SQLite, or nothing at all (KeeperError/StoreError) so the
-        caller can keep the key on screen and retry."""
+        caller can keep the key on screen and retry.
+
+        ``v2``: a v2 key's account metadata (key id, role, description, issue time); its
+        expiry then came from the account's ``key_info`` (``v2_metadata``)."""
         from dataclasses import replace
 
         inspection = inspect_generated(generated, source="generated")
+        if kind is Kind.V2 and v2 is not None and generated.expiry_known:
+            inspection = replace(inspection, expiry_source=ExpirySource.V2_METADATA)
         if inspection.issued_at is None:
             inspection = replace(inspection, issued_at=self.now())
         return self.import_key(
             inspection, name, key_type=key_type, kind=kind, notes=notes, tags=tags, action=action,
-            permissions=permissions, require_secret=True,
+            permissions=permissions, require_secret=True, v2=v2,
         )
 
     def _tracked(self, fingerprint: str) -> KeyRecord | None:
@@ -482,7 +494,8 @@ class Keeper:
 
     def close(self, reminder: Reminder, state: ReminderState = ReminderState.DISMISSED) -> None:
         """Dismiss (or mark done) a reminder. A never-expiring key's review comes
-        back after the review period; a done 'switch' retires the old key."""
+        back after the review period; a done 'switch' retires the old key (a v2 key, which
+        works until it is revoked, gets a 'revoke' reminder instead)."""
         now = self.now()
         if reminder.kind is ReminderKind.REVIEW:
             self.store.set_reminder(reminder.id, ReminderState.PENDING, now=now,  # type: ignore[arg-type]
@@ -493,7 +506,10 @@ class Keeper:
         self.store.set_reminder(reminder.id, state, now=now)  # type: ignore[arg-type]
         if reminder.kind is ReminderKind.SWITCH and state is ReminderState.DONE:
             record = self.store.get(reminder.key_id)
-            if record.lifecycle is Lifecycle.PREVIOUS:
+            if record.lifecycle is Lifecycle.PREVIOUS and record.key_id is not None and record.revoked_at is None:
+                # A v2 key still works until it is revoked: switching is half the job.
+                self.store.add_reminder(record.id, ReminderKind.REVOKE, now, now=now)  # type: ignore[arg-type]
+            elif record.lifecycle is Lifecycle.PREVIOUS:
                 self.store.update(record.id, now=now, action="retired",  # type: ignore[arg-type]
                                   detail="consumers switched (confirmed)", lifecycle=Lifecycle.RETIRED)
                 self._close_reminders(record.id)  # type: ignore[arg-type]

@@ -18,6 +18,23 @@ Refresh path (v1 keys with a refresh token, before expiry):
 A crash or fault between any two steps leaves a state that `resume` completes.
 Keys that cannot be refreshed get a manual rotation: make the replacement
 (wizard or console), then link it as the successor.
+
+v2 path (v2 keys linked to their account key, through Momento's account API):
+
+1. a `rotations` row records the start (method "v2");
+2. `POST /api-keys` makes a new key with the old one's role, description and
+   lifetime (the old key is untouched: nothing is spent, unlike a refresh);
+3. the new key goes through the one never-lose path (`tui.services.issuing`): it is
+   stored under a temporary name with its key id, role and endpoint (the old
+   record's), or rescued to a file; the rotation row holds its fingerprint, then its id;
+4. in one SQLite transaction the new record takes the old one's name and place in
+   the lineage, and the old one steps aside (lifecycle "previous");
+5. reminders: a "switch consumers, then revoke" reminder on the old key. The old key
+   keeps working until it is revoked: `finish_v2` revokes it through the account API.
+
+An interruption after step 2 leaves a row `resume` completes from the stored record;
+one during step 2 may have made a key that never reached us: resume says so (a sync
+shows it, without its secret, to revoke).
 """
 
 from __future__ import annotations
@@ -28,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from ..core.keys import inspect_key
-from ..core.model import KeyRecord, Kind, Lifecycle
+from ..core.model import ExpirySource, KeyRecord, Kind, Lifecycle
 from ..core.reminders import ReminderKind
 from ..core.report import local_time
 from .keeper import Keeper, KeeperError, inspect_generated
@@ -36,8 +53,10 @@ from .store import DuplicateKey, StoreError
 from .vault import WINDOWS_MAX_SECRET, Health, VaultError
 
 if TYPE_CHECKING:
+    from .account import AccountClient
     from .issuing import Issued
     from .momento import GeneratedKey, MomentoClient
+    from .revoke import RevokeOutcome
 
 
 class RotationError(Exception):
@@ -66,6 +85,10 @@ class RotationOutcome:
 
     def summary(self) -> str:
         grace = local_time(self.old.expires_at, never="never")
+        if self.old.kind is Kind.V2 and self.old.key_id is not None:
+            return (f"Rotated {self.new.name!r}: the new key is stored (role {self.new.role_name or self.new.role_id}, "
+                    f"expires {local_time(self.new.expires_at, never='never')}). The old key keeps working until it "
+                    f"is revoked (or {grace}): switch its consumers, then revoke it.")
         return (f"Rotated {self.new.name!r}: the new key is stored and {self.verify} "
                 f"(expires {local_time(self.new.expires_at, never='never')}). The old key keeps working until "
                 f"{grace}: switch its consumers before then.")
@@ -76,8 +99,8 @@ def refresh_blocker(record: KeyRecord, now: float) -> str | None:
     if record.lifecycle is not Lifecycle.ACTIVE:
         return f"{record.name!r} is {record.lifecycle.value}: rotate the current key of its lineage instead"
     if record.kind is Kind.V2:
-        return ("v2 keys have no refresh token: make a new key in the Momento console, then import it as "
-                "the replacement")
+        return ("v2 keys have no refresh token: they are rotated through the account API (a new key with the "
+                "same role), see v2_blocker")
     if record.kind is Kind.DISPOSABLE:
         return "disposable tokens cannot be refreshed: generate a new token"
     if record.kind is Kind.LEGACY:
@@ -98,6 +121,32 @@ def refresh_blocker(record: KeyRecord, now: float) -> str | None:
 
 _PARKED = "momento-keys parked pair v1"
 _ENDED = ("failed", "interrupted", "abandoned", "unsaved")
+
+
+def v2_blocker(record: KeyRecord, now: float) -> str | None:
+    """Why this v2 key cannot be rotated through the account API (None: it can)."""
+    if record.lifecycle is not Lifecycle.ACTIVE:
+        return f"{record.name!r} is {record.lifecycle.value}: rotate the current key of its lineage instead"
+    if record.key_id is None:
+        return (f"v2 keys are rotated through the account API, which needs the key's account id: run a sync "
+                f"(or link it: momento-keys link {record.name!r} KEY_ID), then rotate")
+    if record.revoked_at is not None:
+        return (f"{record.name!r} was revoked on {local_time(record.revoked_at)}: make a new key with its role "
+                "instead (generate --role)")
+    if record.role_id is None:
+        return f"the role of {record.name!r} is not known: run a sync, then rotate"
+    if record.expires_at is not None and record.expires_at <= (record.issued_at or record.created_at):
+        return f"the lifetime of {record.name!r} is not known: run a sync, then rotate"
+    if record.expires_at is None and record.expiry_source is ExpirySource.UNKNOWN:
+        return f"the expiry of {record.name!r} is not known: run a sync, then rotate"
+    return None
+
+
+def v2_expiry(record: KeyRecord, now: int) -> int | str:
+    """The new key's expiry: the old key's lifetime from now, or "never"."""
+    if record.expires_at is None:
+        return "never"
+    return now + (record.expires_at - (record.issued_at or record.created_at))
 
 
 def _pending(old_fingerprint: str) -> str:
@@ -136,9 +185,12 @@ def previous_name(old: KeyRecord, taken: Callable[[str], bool]) -> str:
 
 
 class Rotator:
-    def __init__(self, keeper: Keeper, api_factory: Callable[[], MomentoClient]) -> None:
+    def __init__(self, keeper: Keeper, api_factory: Callable[[], MomentoClient],
+                 account_factory: Callable[[], AccountClient] | None = None) -> None:
         self.keeper = keeper
         self.api_factory = api_factory
+        # Builds the account-API client (acting with a key that manages API keys): v2 rotations.
+        self.account_factory = account_factory
 
     @property
     def store(self):
@@ -151,6 +203,8 @@ class Rotator:
     def rotate(self, record: KeyRecord) -> RotationOutcome:
         from .momento import MomentoError
 
+        if record.kind is Kind.V2:
+            return self._rotate_v2(record)
         keeper = self.keeper
         now = keeper.now()
         blocker = refresh_blocker(record, now)
@@ -303,6 +357,143 @@ class Rotator:
         self.store.update_rotation(rotation_id, "done", now=keeper.now(), detail=f"verify: {status}")
         return RotationOutcome(old, new, status, message, warnings)
 
+    # ---- v2 keys: the account API ----------------------------------------------------------
+    def _rotate_v2(self, record: KeyRecord) -> RotationOutcome:
+        from .account import AccountError, for_issuing
+        from .issuing import Issuer
+
+        keeper = self.keeper
+        now = keeper.now()
+        blocker = v2_blocker(record, now)
+        if blocker:
+            raise RotationError(blocker)
+        if self.account_factory is None:
+            raise RotationError("rotating a v2 key needs the account API: act with a key whose role manages API "
+                                "keys (such as Owner)")
+        if self.vault.status.health is Health.UNCHECKED:
+            self.vault.probe()
+        if not self.vault.writable():
+            raise RotationError(f"cannot rotate now: {self.vault.status.summary()} — the new key could not be "
+                                "stored. Fix the keyring first (momento-keys doctor)")
+        expiry = v2_expiry(record, now)
+        rotation_id = self.store.start_rotation(record, "v2", now=now)
+        try:
+            client = self.account_factory()
+            created = client.create_key(record.role_id, record.description or "", expiry)  # type: ignore[arg-type]
+        except KeyboardInterrupt:
+            self.store.update_rotation(rotation_id, "interrupted", now=keeper.now(),
+                                       detail="interrupted while waiting for the account's answer")
+            raise RotationError(
+                f"interrupted while the account was making the new key of {record.name!r}: if the request reached "
+                "it, a new key exists that never reached here (a sync lists it, without its secret: revoke it). "
+                "The old key is unchanged and still works") from None
+        except AccountError as exc:
+            self.store.update_rotation(rotation_id, "interrupted" if exc.outcome_unknown else "failed",
+                                       now=keeper.now(), detail=str(exc))
+            raise RotationError(f"not rotated: {exc}. The old key is unchanged and still works.",
+                                transient=exc.transient) from None
+        except (ValueError, KeeperError) as exc:
+            self.store.update_rotation(rotation_id, "failed", now=keeper.now(), detail=str(exc))
+            raise RotationError(f"not rotated: {exc}") from None
+        # From here the new key exists in the account and is shown once: it must be kept.
+        generated, v2 = for_issuing(created, record.endpoint or "", role_id=record.role_id,
+                                    role_name=record.role_name, description=record.description)
+        try:
+            new_fp: str | None = inspect_key(generated.api_key, endpoint=generated.endpoint or None).fingerprint
+        except ValueError:
+            new_fp = None  # the issuing path rescues an answer that fails our checks
+        try:
+            self.store.update_rotation(rotation_id, "generated", now=keeper.now(), new_fingerprint=new_fp,
+                                       detail=f"account key {v2.key_id or 'unknown'}")
+        except StoreError:
+            pass  # the issuing path below stores or rescues the key all the same
+        issued = Issuer(keeper).keep(
+            generated, self._new_name(record), kind=Kind.V2, key_type=record.key_type,
+            permissions=record.permissions, notes=record.notes, tags=list(record.tags),
+            action="created by rotation", v2=v2)
+        if issued.record is None:
+            where = (f"it is saved in {issued.rescue_file} (Download JSON, 0600): import it with --replaces"
+                     if issued.rescue_file else "no rescue file could be written either: save it now, it is "
+                                                "shown once")
+            try:
+                self.store.update_rotation(rotation_id, "unsaved", now=keeper.now(),
+                                           detail=f"{issued.problem}; rescue file: {issued.rescue_file or 'none'}")
+            except StoreError:
+                pass
+            raise RotationError(f"the account made the new key of {record.name!r} but it could not be stored: "
+                                f"{issued.problem}; {where}. The old key is unchanged and still works",
+                                issued=issued)
+        try:
+            self.store.update_rotation(rotation_id, "filed", now=keeper.now(), new_id=issued.record.id)
+            new = self._take_over(record, issued.record)
+        except (KeyboardInterrupt, StoreError) as exc:
+            why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"the database refused a step ({exc})"
+            raise RotationError(f"{why} after the new key of {record.name!r} was stored as {issued.record.name!r}: "
+                                "the next `momento-keys rotate` (or the dashboard) completes the rotation",
+                                resumable=True) from None
+        outcome = self._wrap_up(rotation_id, record, new, generated.api_key, new.endpoint)
+        outcome.warnings[:0] = issued.warnings
+        return outcome
+
+    def _new_name(self, old: KeyRecord) -> str:
+        """A free temporary name for a v2 rotation's new key (it takes the old name in step 4)."""
+        base = f"{old.name} (new)"
+        name, n = base, 2
+        while self.store.find(name) is not None:
+            name = f"{base} #{n}"
+            n += 1
+        return name
+
+    def _take_over(self, old: KeyRecord, new: KeyRecord) -> KeyRecord:
+        taken = lambda n: self.store.find(n) is not None  # noqa: E731
+        return self.store.take_over(old.id, new.id, old_new_name=previous_name(old, taken),
+                                    now=self.keeper.now(), detail=f"replaces account key {old.key_id}")
+
+    def _resume_v2(self, rot: dict, old: KeyRecord) -> RotationOutcome | str | None:
+        """Complete an interrupted v2 rotation from what was stored (None: nothing to report)."""
+        new = None
+        if rot["new_id"]:
+            try:
+                new = self.store.get(rot["new_id"])
+            except StoreError:
+                new = None
+        if new is None and rot["new_fingerprint"]:
+            new = self._record_holding(rot["new_fingerprint"])
+        if new is not None and new.secret_stored and self.vault.has(new.fingerprint):
+            if rot["state"] != "filed" or not rot["new_id"]:
+                self.store.update_rotation(rot["id"], "filed", now=self.keeper.now(), new_id=new.id)
+            if old.lifecycle is Lifecycle.ACTIVE or new.predecessor_id != old.id:
+                new = self._take_over(old, new)
+            return self._wrap_up(rot["id"], old, new, self.vault.get(new.fingerprint), new.endpoint)
+        if rot["state"] == "unsaved":
+            if self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(),
+                                          detail=f"rescued: {rot['detail']}", only_from="unsaved"):
+                return (f"{rot['old_name']!r}: the new key of an earlier rotation could not be stored and went to a "
+                        f"rescue file ({rot['detail']}); import it with --replaces")
+            return None
+        if self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(),
+                                      detail="no new key was stored", only_from=rot["state"]):
+            return (f"{rot['old_name']!r}: an interrupted v2 rotation stored no new key; the old key is unchanged. "
+                    "If the request reached the account, a new key exists there without its secret here: a sync "
+                    "lists it, to revoke")
+        return None
+
+    def finish_v2(self, old: KeyRecord, acting_name: str | None = None) -> RevokeOutcome:
+        """The end of a v2 rotation, once consumers have switched: revoke the old key through
+        the account API (the record retires, its reminders close). Raises ``RotationError``
+        when there is nothing to finish, ``AccountError`` when the account refused."""
+        from .revoke import RevokeError, revoke
+
+        if old.kind is not Kind.V2 or old.lifecycle is not Lifecycle.PREVIOUS:
+            raise RotationError(f"{old.name!r} is not the previous key of a v2 rotation; revoke it directly if that "
+                                "is what you mean")
+        if self.account_factory is None:
+            raise RotationError("revoking needs the account API: act with a key whose role manages API keys")
+        try:
+            return revoke(self.keeper, self.account_factory(), old, acting_name)
+        except RevokeError as exc:
+            raise RotationError(str(exc)) from None
+
     def resume(self) -> list[RotationOutcome | str]:
         """Complete rotations a crash or fault interrupted. Returns what happened."""
         results: list[RotationOutcome | str] = []
@@ -316,6 +507,11 @@ class Rotator:
                 old = self.store.get(rot["old_id"])
             except StoreError:
                 self.store.update_rotation(rot["id"], "abandoned", now=self.keeper.now(), detail="old key deleted")
+                continue
+            if rot["method"] == "v2":
+                done = self._resume_v2(rot, old)
+                if done is not None:
+                    results.append(done)
                 continue
             pending = self.vault.get_pending(old.fingerprint)
             filed = self._record_holding(rot["new_fingerprint"]) if rot["new_fingerprint"] else None

@@ -39,6 +39,7 @@ SHORT_LABEL = {
     Status.EXPIRED: "EXPIRED",
     Status.NEVER: "NEVER",
     Status.UNKNOWN: "UNKNOWN",
+    Status.REVOKED: "REVOKED",
 }
 
 SORTS = ("expiry", "status", "name")
@@ -175,6 +176,7 @@ class KeyTable(ScrollView, can_focus=True):
         "keytable--expired",
         "keytable--never-expires",
         "keytable--unknown",
+        "keytable--revoked",
         "keytable--muted",
     }
 
@@ -195,6 +197,7 @@ class KeyTable(ScrollView, can_focus=True):
         & > .keytable--expired { color: $error; text-style: bold reverse; }
         & > .keytable--never-expires { color: $warning; text-style: italic; }
         & > .keytable--unknown { color: $text-muted; }
+        & > .keytable--revoked { color: $error; text-style: bold strike; }
         & > .keytable--muted { color: $text-muted; }
     }
     """

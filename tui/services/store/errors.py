@@ -27,6 +27,14 @@ class DuplicateKey(StoreError):
         self.existing = existing
 
 
+class DuplicateKeyId(StoreError):
+    """Another record is already linked to this account key (v2 ``key_id``)."""
+
+    def __init__(self, key_id: str | None) -> None:
+        super().__init__(f"another tracked key is already linked to the account key {key_id!r}")
+        self.key_id = key_id
+
+
 class ReadOnlyStore(StoreError):
     pass
 

@@ -13,7 +13,7 @@ import sys
 from functools import cache
 
 from ...core.model import Event, ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Thresholds
-from .errors import DuplicateKey, DuplicateName, StoreError
+from .errors import DuplicateKey, DuplicateKeyId, DuplicateName, StoreError
 from .schema import Database
 
 TYPE_CHECKING = False
@@ -23,20 +23,23 @@ if TYPE_CHECKING:
 COLUMNS = (
     "id, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source, "
     "fingerprint, has_refresh_token, secret_stored, permissions, notes, tags, lifecycle, source, "
-    "claims, warning_seconds, critical_seconds, created_at, updated_at, predecessor_id"
+    "claims, warning_seconds, critical_seconds, created_at, updated_at, predecessor_id, "
+    "key_id, role_id, role_name, description, synced_at, revoked_at"
 )
 
 _EDITABLE = {
     "name", "key_type", "endpoint", "region", "provider", "issued_at", "expires_at", "expiry_source",
     "has_refresh_token", "secret_stored", "permissions", "notes", "tags", "lifecycle", "warning_seconds",
     "critical_seconds", "kind", "source", "predecessor_id",
+    "key_id", "role_id", "role_name", "description", "synced_at", "revoked_at",
 }
 
 # What a list shows: without the JSON columns (claims, permissions) only `get` needs.
 _LEAN_COLUMNS = (
     "id, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source, "
     "fingerprint, has_refresh_token, secret_stored, notes, tags, lifecycle, source, warning_seconds, "
-    "critical_seconds, created_at, updated_at, predecessor_id"
+    "critical_seconds, created_at, updated_at, predecessor_id, key_id, role_id, role_name, description, "
+    "synced_at, revoked_at"
 )
 
 # Dictionary lookups: cheaper than calling the enum for each of 100k rows.
@@ -50,7 +53,7 @@ _NO_CLAIMS: dict = {}
 def to_record(row: tuple) -> KeyRecord:
     (rid, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source,
      fingerprint, has_rt, stored, permissions, notes, tags, lifecycle, source, claims, warn, crit,
-     created, updated, predecessor) = row
+     created, updated, predecessor, key_id, role_id, role_name, description, synced_at, revoked_at) = row
     return KeyRecord(
         id=rid, name=name, kind=Kind(kind), key_type=KeyType(key_type), endpoint=endpoint,
         region=region, provider=provider, issued_at=issued_at, expires_at=expires_at,
@@ -59,13 +62,15 @@ def to_record(row: tuple) -> KeyRecord:
         permissions=json.loads(permissions) if permissions else None, notes=notes,
         tags=json.loads(tags), lifecycle=Lifecycle(lifecycle), source=source,
         claims=json.loads(claims), warning_seconds=warn, critical_seconds=crit,
-        created_at=created, updated_at=updated, predecessor_id=predecessor,
+        created_at=created, updated_at=updated, predecessor_id=predecessor, key_id=key_id, role_id=role_id,
+        role_name=role_name, description=description, synced_at=synced_at, revoked_at=revoked_at,
     )
 
 
 def _to_lean_record(row: tuple) -> KeyRecord:
     (rid, name, kind, key_type, endpoint, region, provider, issued_at, expires_at, expiry_source,
-     fingerprint, has_rt, stored, notes, tags, lifecycle, source, warn, crit, created, updated, predecessor) = row
+     fingerprint, has_rt, stored, notes, tags, lifecycle, source, warn, crit, created, updated, predecessor,
+     key_id, role_id, role_name, description, synced_at, revoked_at) = row
     # Endpoints, regions, providers and sources repeat across thousands of keys:
     # one shared string each instead of one per row.
     intern = sys.intern
@@ -77,7 +82,9 @@ def _to_lean_record(row: tuple) -> KeyRecord:
         secret_stored=bool(stored), permissions=None, notes=notes,
         tags=json.loads(tags) if tags != "[]" else [], lifecycle=_LIFECYCLES[lifecycle], source=intern(source),
         claims=_NO_CLAIMS, warning_seconds=warn, critical_seconds=crit, created_at=created, updated_at=updated,
-        predecessor_id=predecessor,
+        predecessor_id=predecessor, key_id=key_id, role_id=role_id,
+        role_name=intern(role_name) if role_name else role_name, description=description, synced_at=synced_at,
+        revoked_at=revoked_at,
     )
 
 
@@ -135,7 +142,9 @@ class Keys(Database):
                 raise DuplicateKey(dup[0])
             try:
                 record.id = _insert(conn, record)
-            except sqlite3.IntegrityError:
+            except sqlite3.IntegrityError as exc:
+                if "key_id" in str(exc):
+                    raise DuplicateKeyId(record.key_id) from None
                 raise DuplicateName(f"a key named {record.name!r} is already tracked; choose another name") from None
             # The record now holds the secret's fingerprint: it is no orphan.
             conn.execute("DELETE FROM secret_journal WHERE fingerprint = ?", (record.fingerprint,))
@@ -157,7 +166,9 @@ class Keys(Database):
                         f"UPDATE keys SET {sets}, updated_at = ? WHERE id = ?",
                         (*(_value(f, v) for f, v in fields.items()), now, record_id),
                     )
-                except sqlite3.IntegrityError:
+                except sqlite3.IntegrityError as exc:
+                    if "key_id" in str(exc):
+                        raise DuplicateKeyId(fields.get("key_id")) from None  # type: ignore[arg-type]
                     raise DuplicateName(f"a key named {fields.get('name')!r} is already tracked; choose another name") from None
             name = str(fields.get("name", row[0]))
             add_event(conn, record_id, name, now, action, detail)

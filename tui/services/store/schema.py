@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import CorruptStore, NotOurs, ReadOnlyStore, StoreError, friendly
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 10_000
 
 TYPE_CHECKING = False
@@ -116,6 +116,18 @@ MIGRATIONS: dict[int, str] = {
         kind        TEXT NOT NULL,
         at          INTEGER NOT NULL
     );
+    """,
+    4: """
+    -- v2 keys: what Momento's account API says about each key. key_id is the
+    -- account's id of the key (one record per account key); revoked_at is set when
+    -- the account no longer lists a key, or when it was revoked from here.
+    ALTER TABLE keys ADD COLUMN key_id TEXT;
+    ALTER TABLE keys ADD COLUMN role_id TEXT;
+    ALTER TABLE keys ADD COLUMN role_name TEXT;
+    ALTER TABLE keys ADD COLUMN description TEXT;
+    ALTER TABLE keys ADD COLUMN synced_at INTEGER;
+    ALTER TABLE keys ADD COLUMN revoked_at INTEGER;
+    CREATE UNIQUE INDEX keys_key_id ON keys (key_id) WHERE key_id IS NOT NULL;
     """,
 }
 
