@@ -13,11 +13,11 @@ messages or callbacks on the main thread.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
 from textual.app import App
@@ -146,7 +146,7 @@ class MomentoKeysApp(App[None]):
             except StoreError as exc:
                 report(self, "Database", exc)
         else:
-            self.sub_title = "loading…"
+            self.dashboard.sub_title = "loading…"
             self.load_records()
         if self._tick_enabled:
             self.set_interval(1.0, self.tick, name="countdown")
@@ -163,6 +163,16 @@ class MomentoKeysApp(App[None]):
     @property
     def table(self) -> KeyTable:
         return self.dashboard.table
+
+    @property
+    def _dashboard_up(self) -> Dashboard | None:
+        """The dashboard, unless it is going away: while the app shuts down, its timers and
+        workers may still report, and the dashboard's widgets are gone."""
+        stack = self.screen_stack
+        dashboard = stack[0] if stack else None
+        if isinstance(dashboard, Dashboard) and dashboard.is_running and dashboard.is_attached:
+            return dashboard
+        return None
 
     @property
     def records(self) -> RowsView:
@@ -198,7 +208,9 @@ class MomentoKeysApp(App[None]):
     def on_records_loaded(self, message: RecordsLoaded) -> None:
         self.roster = message.roster
         self._data_version = message.version
-        self.dashboard.show_roster(self.roster)
+        if (dashboard := self._dashboard_up) is None:
+            return
+        dashboard.show_roster(self.roster)
         first = not self._loaded
         self._loaded = True
         self.refresh_title()
@@ -282,6 +294,8 @@ class MomentoKeysApp(App[None]):
 
     def _searchable(self, roster: Roster) -> None:
         """Notes, tags and providers can be searched now: filter again if a filter is typed."""
+        if self._dashboard_up is None:
+            return
         table = self.table
         if roster is self.roster and table.filter_text:
             table.set_filter(table.filter_text)
@@ -306,10 +320,13 @@ class MomentoKeysApp(App[None]):
             self.refresh_summary()
 
     def refresh_summary(self) -> None:
-        self.dashboard.refresh_summary()
+        if (dashboard := self._dashboard_up) is not None:
+            dashboard.refresh_summary()
 
     def refresh_title(self) -> None:
         """The header: how many keys, and where their secrets live (changes rarely)."""
+        if (dashboard := self._dashboard_up) is None:
+            return
         n = len(self.roster)
         vault = self.services.vault.status
         if self.readonly:
@@ -320,12 +337,16 @@ class MomentoKeysApp(App[None]):
             where = "checking the keyring…"
         else:
             where = "secrets NOT stored"
-        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
+        # The dashboard's own subtitle, not the app's: every screen's Header watches the app's,
+        # and one on a screen closed while it was still opening would be asked to repaint.
+        dashboard.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
 
     # ---- time ---------------------------------------------------------------------------
     def tick(self) -> None:
         """Once a second: repaint the visible countdowns; recount only when a band changes."""
-        self.table.tick()
+        if (dashboard := self._dashboard_up) is None:
+            return
+        dashboard.table.tick()
         for screen in self._screens():
             screen.tick()
         now = self.services.clock.now()
@@ -355,20 +376,22 @@ class MomentoKeysApp(App[None]):
             self.notify(status.summary(), title="Keyring", severity="warning", timeout=10)
 
     def update_banner(self) -> None:
+        if (dashboard := self._dashboard_up) is None:
+            return
         store, vault = self.services.store, self.services.vault
         status = vault.status
         if store.readonly and store.readonly_reason != "opened read-only":
-            self.dashboard.show_banner(f"⚠ READ-ONLY: {store.readonly_reason}")
+            dashboard.show_banner(f"⚠ READ-ONLY: {store.readonly_reason}")
         elif self.readonly:
-            self.dashboard.show_banner("READ-ONLY watch mode: no changes, the keyring is never touched", "-info")
+            dashboard.show_banner("READ-ONLY watch mode: no changes, the keyring is never touched", "-info")
         elif status.health in (Health.BROKEN, Health.INSECURE) and not vault.writable():
             summary = status.summary()
             extra = f" — {status.detail}" if status.detail and status.detail not in summary else ""
-            self.dashboard.show_banner(f"⚠ {summary}{extra}. Run `momento-keys doctor` for a fix.")
+            dashboard.show_banner(f"⚠ {summary}{extra}. Run `momento-keys doctor` for a fix.")
         elif status.health is Health.INSECURE:
-            self.dashboard.show_banner(f"⚠ Secrets go to an INSECURE keyring ({status.description}): you allowed this")
+            dashboard.show_banner(f"⚠ Secrets go to an INSECURE keyring ({status.description}): you allowed this")
         else:
-            self.dashboard.show_banner(None)
+            dashboard.show_banner(None)
 
     # ---- text, never markup ------------------------------------------------------------------
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -383,6 +406,16 @@ class MomentoKeysApp(App[None]):
     # ---- navigation: actions with arguments -----------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.readonly and action in WRITE_ACTIONS)
+
+    def _opening(self) -> bool:
+        """A screen is still opening: keys that arrive meanwhile (a fast typist, key repeat)
+        open nothing more, so screens never pile up half-built."""
+        screen = self.screen
+        return isinstance(screen, KeysBase) and not screen.ready
+
+    def _open(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
+        if not self._opening():
+            self.push_screen(screen, callback)
 
     def _record(self, record_id: int | None) -> KeyRecord | None:
         """The whole record of a listed key (the list holds a few fields of each): one row read."""
@@ -400,9 +433,11 @@ class MomentoKeysApp(App[None]):
     def action_open_detail(self, record_id: int) -> None:
         from .screens.detail import DetailScreen
 
+        if self._opening():
+            return
         record = self._record(record_id)
         if record is not None:
-            self.push_screen(DetailScreen(record))
+            self._open(DetailScreen(record))
 
     def action_open_selected(self) -> None:
         record_id = self.table.current_id
@@ -420,7 +455,7 @@ class MomentoKeysApp(App[None]):
         if replaces_id is not None and replaces is None:
             return
         kind = KeyType(key_type) if key_type else (replaces.key_type if replaces else KeyType.UNKNOWN)
-        self.push_screen(ImportScreen(key_type=kind, replaces=replaces))
+        self._open(ImportScreen(key_type=kind, replaces=replaces))
 
     def action_import_key(self) -> None:
         self.action_open_import()
@@ -434,7 +469,7 @@ class MomentoKeysApp(App[None]):
         replaces = self._record(replaces_id)
         if replaces_id is not None and replaces is None:
             return
-        self.push_screen(WizardScreen(replaces=replaces))
+        self._open(WizardScreen(replaces=replaces))
 
     def action_new_key(self) -> None:
         self.action_open_wizard()
@@ -454,7 +489,7 @@ class MomentoKeysApp(App[None]):
             elif choice == "wizard":
                 self.action_open_wizard(record_id)
 
-        self.push_screen(RotateScreen(record), then)
+        self._open(RotateScreen(record), then)
 
     def action_rotate_selected(self) -> None:
         if (record_id := self.table.current_id) is not None:
@@ -464,19 +499,19 @@ class MomentoKeysApp(App[None]):
         from .screens.reminders import RemindersScreen
 
         if not isinstance(self.screen, RemindersScreen):
-            self.push_screen(RemindersScreen())
+            self._open(RemindersScreen())
 
     def action_timeline(self) -> None:
         from .screens.timeline import TimelineScreen
 
         if not isinstance(self.screen, TimelineScreen):
-            self.push_screen(TimelineScreen())
+            self._open(TimelineScreen())
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self._open(HelpScreen())
 
     def action_filter(self) -> None:
         if self.screen is self.dashboard:
@@ -492,7 +527,7 @@ class MomentoKeysApp(App[None]):
 
         record = self._record(record_id)
         if record is not None:
-            self.push_screen(EditScreen(record))
+            self._open(EditScreen(record))
 
     def action_edit_selected(self) -> None:
         if (record_id := self.table.current_id) is not None:
@@ -515,7 +550,7 @@ class MomentoKeysApp(App[None]):
             if yes:
                 self.delete_record(record)
 
-        self.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
+        self._open(ConfirmScreen(question, yes="Delete", danger=True), done)
 
     def action_delete_selected(self) -> None:
         if (record_id := self.table.current_id) is not None:

@@ -178,6 +178,7 @@ class KeysBase:
     """What KeysScreen and KeysModal add to Textual's screens."""
 
     _ready = False
+    _leave_pending = False
 
     if TYPE_CHECKING:  # provided by Textual's Screen
         from textual.app import App
@@ -191,7 +192,12 @@ class KeysBase:
         @property
         def is_attached(self) -> bool: ...
 
+        @property
+        def is_running(self) -> bool: ...
+
         def call_later(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> bool: ...
+
+        def dismiss(self, result: Any = None) -> Any: ...
 
     @property
     def host(self) -> AppHost:
@@ -205,11 +211,22 @@ class KeysBase:
         # Runs after the subclass's own on_mount (Textual calls each class's handler, the
         # most derived first): the screen is set up when it says it is ready.
         self._ready = True
+        if self._leave_pending:
+            self.call_later(self.action_leave)
+
+    def action_leave(self) -> None:
+        """Close this screen (Esc). One still opening closes as soon as it is open: a screen
+        removed while its widgets mount races Textual's own (the Header sets its title on
+        widgets already gone), which keys pressed quickly enough would trigger."""
+        if not self._ready:
+            self._leave_pending = True
+        elif self.app.screen is self:
+            self.dismiss()
 
     @property
     def ready(self) -> bool:
         """Mounted, set up and still on the app: the app's tick and reloads may reach it."""
-        return self._ready and self.is_mounted and self.is_attached
+        return self._ready and self.is_mounted and self.is_running and self.is_attached
 
     @property
     def key_id(self) -> int | None:

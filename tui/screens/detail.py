@@ -63,7 +63,7 @@ EXPIRY_FROM = {"valid_until": "the generate/refresh response", "console_json": "
 
 class DetailScreen(KeysScreen[None]):
     BINDINGS = [
-        Binding("escape,backspace", "app.pop_screen", "Back", id="detail.back"),
+        Binding("escape,backspace", "leave", "Back", id="detail.back"),
         Binding("r", "reveal", "Reveal", id="detail.reveal"),
         Binding("c", "copy", "Copy key", id="detail.copy"),
         Binding("e", "edit", "Edit", id="detail.edit"),
@@ -81,6 +81,7 @@ class DetailScreen(KeysScreen[None]):
         # read-only mode never touches the keyring; a locked keyring cannot say).
         self.secret_present: bool | None = None
         self._thresholds_text = ""
+        self.sub_title = record.name  # (set before mounting: see MomentoKeysApp.refresh_title)
 
     @property
     def key_id(self) -> int | None:
@@ -116,7 +117,6 @@ class DetailScreen(KeysScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
         table.add_columns("when", "event", "detail")
-        self.sub_title = self.record.name
         self.render_all()
         self.load_related(self.record.id)
         self.check_secret()

@@ -68,7 +68,7 @@ holds metadata: names, endpoints, expiries, fingerprints, events.
 
 
 class HelpScreen(KeysModal[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark", "leave", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help-body"):

@@ -56,7 +56,7 @@ class SnoozeScreen(KeysModal[int | None]):
 
 class RemindersScreen(KeysScreen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="reminders.back"),
+        Binding("escape", "leave", "Back", id="reminders.back"),
         Binding("z", "snooze(86400)", "Snooze 1d", id="reminders.snooze_day"),
         Binding("w", "snooze(604800)", "Snooze 7d", id="reminders.snooze_week"),
         Binding("Z", "snooze_custom", "Snooze…", id="reminders.snooze_custom"),
@@ -69,6 +69,7 @@ class RemindersScreen(KeysScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.reminders: list[Reminder] = []
+        self.sub_title = "Reminders"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -78,7 +79,6 @@ class RemindersScreen(KeysScreen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = "Reminders"
         table = self.query_one(DataTable)
         table.add_columns("state", "kind", "key", "when", "where used")
         self.load()

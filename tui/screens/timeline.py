@@ -74,7 +74,11 @@ def listing(soon: list[tuple[int, str, str]]) -> Content:
 
 
 class TimelineScreen(KeysScreen[None]):
-    BINDINGS = [Binding("escape,t", "app.pop_screen", "Back", id="timeline.back")]
+    BINDINGS = [Binding("escape,t", "leave", "Back", id="timeline.back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sub_title = "Timeline"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -84,7 +88,6 @@ class TimelineScreen(KeysScreen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = "Timeline"
         self.load()
 
     def records_changed(self) -> None:
