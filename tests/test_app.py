@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input, Static
 
 from tests.conftest import NOW, console_json, make_v1
@@ -10,7 +9,6 @@ from tui.app import MomentoKeysApp
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType
 from tui.messages import RecordsLoaded
-from tui.widgets.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.edit import EditScreen
 from tui.screens.help import HelpScreen
@@ -18,6 +16,7 @@ from tui.screens.import_key import ImportScreen
 from tui.services.keeper import Keeper
 from tui.services.store import Store
 from tui.services.vault import SERVICE, Health, Vault
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.key_table import KeyTable
 
 DAY = 86400
@@ -135,7 +134,7 @@ async def test_detail_reveal_remasks_and_copy(keeper: Keeper, clock):
 
 
 async def test_leaving_detail_hides_a_revealed_key(keeper: Keeper):
-    r = seed(keeper, "a", left=30 * DAY)
+    seed(keeper, "a", left=30 * DAY)
     app = make_app(keeper)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)

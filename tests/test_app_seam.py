@@ -146,7 +146,7 @@ class RefusingKeyring(MemoryKeyring):
 
 
 async def test_worker_errors_are_shown_with_the_keys_name(keeper: Keeper, memory_keyring, monkeypatch):
-    record = seed(keeper, "orders prod", left=30 * DAY)
+    seed(keeper, "orders prod", left=30 * DAY)
     app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -42,7 +42,7 @@ from .widgets.key_table import KeyTable
 if TYPE_CHECKING:
     from .services.rotation import Rotator
 
-__all__ = ["MomentoKeysApp", "RecordsLoaded", "VaultChecked", "KeysChanged"]
+__all__ = ["KeysChanged", "MomentoKeysApp", "RecordsLoaded", "VaultChecked"]
 
 POLL_SECONDS = 2.0
 SYNC_LOAD_MAX = 20_000  # keys read before the first paint (about 0.1 s); more load in a worker

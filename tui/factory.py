@@ -35,7 +35,10 @@ def build_app(keeper: Keeper, *, readonly: bool = False, api_factory: Callable[[
 def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:", seed: int | None = None) -> Keeper:
     """A keeper over an in-memory database and keyring, filled with the showcase keys."""
     from .core.keys import inspect_text
-    from .demo import console_json, showcase  # demo keys are signed with PyJWT: load it only for the demo
+    from .demo import (  # demo keys are signed with PyJWT: load it only for the demo
+        console_json,
+        showcase,
+    )
     from .services.memory_keyring import MemoryKeyring
 
     clock = clock or SystemClock()

@@ -174,30 +174,11 @@ def safe_work(title: str, *, group: str = "default", exclusive: bool = False) ->
 
 # ---- screens ---------------------------------------------------------------------------------
 
-class KeysBase:
-    """What KeysScreen and KeysModal add to Textual's screens."""
+class KeysBase(Screen[T], Generic[T]):
+    """What every screen of the app shares (KeysScreen and KeysModal are the ones to derive)."""
 
     _ready = False
     _leave_pending = False
-
-    if TYPE_CHECKING:  # provided by Textual's Screen
-        from textual.app import App
-
-        @property
-        def app(self) -> App[Any]: ...
-
-        @property
-        def is_mounted(self) -> bool: ...
-
-        @property
-        def is_attached(self) -> bool: ...
-
-        @property
-        def is_running(self) -> bool: ...
-
-        def call_later(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> bool: ...
-
-        def dismiss(self, result: Any = None) -> Any: ...
 
     @property
     def host(self) -> AppHost:
@@ -270,9 +251,9 @@ class KeysBase:
             callback(*args)
 
 
-class KeysScreen(KeysBase, Screen[T], Generic[T]):
+class KeysScreen(KeysBase[T], Generic[T]):
     """A full screen of the app."""
 
 
-class KeysModal(KeysBase, ModalScreen[T], Generic[T]):
+class KeysModal(KeysBase[T], ModalScreen[T], Generic[T]):
     """A dialog of the app."""

@@ -131,8 +131,8 @@ class RemindersScreen(KeysScreen[None]):
         if reminder is None:
             box.update("")
             return
-        record = self.host.row(reminder.key_id)
-        box.update(Text(message(reminder, record, self.services.clock.now())))
+        row = self.host.row(reminder.key_id)  # a listed row has every field message() reads
+        box.update(Text(message(reminder, row, self.services.clock.now())))  # type: ignore[arg-type]
 
     def current(self) -> Reminder | None:
         table = self.query_one(DataTable)
