@@ -16,7 +16,6 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
@@ -26,12 +25,12 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from .commands import KeysCommands
+from .copying import SecretCopying
 from .core.model import KeyRecord, KeyType
 from .core.roster import Roster, RosterBands, RosterRow, RowsView
 from .messages import KeysChanged, RecordsLoaded, VaultChecked
 from .screens.base import KeysBase, on_ui, report, safe_work
 from .screens.dashboard import Dashboard
-from .services.clipboard import SystemClipboard
 from .services.context import Services
 from .services.keeper import Keeper
 from .services.memory import release_free_memory
@@ -68,7 +67,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class MomentoKeysApp(App[None]):
+class MomentoKeysApp(SecretCopying):
     """Every tracked Momento key, with a live countdown to expiry."""
 
     TITLE = "momento-keys"
@@ -94,12 +93,10 @@ class MomentoKeysApp(App[None]):
         self.roster = Roster([], services.settings.thresholds)
         self.bands = RosterBands(self.roster, 0)
         self.reminders_due = 0
-        self.clipboard_tool = SystemClipboard()
         self._watch_interval = watch_interval
         self._tick_enabled = tick
         self._data_version: int | None = None
         self._loaded = False
-        self._copy_generation = 0
         if services.settings.bindings:
             self.set_keymap(services.settings.bindings)
 
@@ -324,22 +321,8 @@ class MomentoKeysApp(App[None]):
             dashboard.refresh_summary()
 
     def refresh_title(self) -> None:
-        """The header: how many keys, and where their secrets live (changes rarely)."""
-        if (dashboard := self._dashboard_up) is None:
-            return
-        n = len(self.roster)
-        vault = self.services.vault.status
-        if self.readonly:
-            where = "READ-ONLY (keyring not used)"
-        elif vault.health is Health.SECURE:
-            where = f"secrets: {vault.description}"
-        elif vault.health is Health.UNCHECKED:
-            where = "checking the keyring…"
-        else:
-            where = "secrets NOT stored"
-        # The dashboard's own subtitle, not the app's: every screen's Header watches the app's,
-        # and one on a screen closed while it was still opening would be asked to repaint.
-        dashboard.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
+        if (dashboard := self._dashboard_up) is not None:
+            dashboard.refresh_title()
 
     # ---- time ---------------------------------------------------------------------------
     def tick(self) -> None:
@@ -376,22 +359,8 @@ class MomentoKeysApp(App[None]):
             self.notify(status.summary(), title="Keyring", severity="warning", timeout=10)
 
     def update_banner(self) -> None:
-        if (dashboard := self._dashboard_up) is None:
-            return
-        store, vault = self.services.store, self.services.vault
-        status = vault.status
-        if store.readonly and store.readonly_reason != "opened read-only":
-            dashboard.show_banner(f"⚠ READ-ONLY: {store.readonly_reason}")
-        elif self.readonly:
-            dashboard.show_banner("READ-ONLY watch mode: no changes, the keyring is never touched", "-info")
-        elif status.health in (Health.BROKEN, Health.INSECURE) and not vault.writable():
-            summary = status.summary()
-            extra = f" — {status.detail}" if status.detail and status.detail not in summary else ""
-            dashboard.show_banner(f"⚠ {summary}{extra}. Run `momento-keys doctor` for a fix.")
-        elif status.health is Health.INSECURE:
-            dashboard.show_banner(f"⚠ Secrets go to an INSECURE keyring ({status.description}): you allowed this")
-        else:
-            dashboard.show_banner(None)
+        if (dashboard := self._dashboard_up) is not None:
+            dashboard.update_banner()
 
     # ---- text, never markup ------------------------------------------------------------------
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -426,9 +395,6 @@ class MomentoKeysApp(App[None]):
         except StoreError as exc:
             report(self, "Database", exc)
             return None
-
-    def _selected(self) -> KeyRecord | None:
-        return self._record(self.table.current_id)
 
     def action_open_detail(self, record_id: int) -> None:
         from .screens.detail import DetailScreen
@@ -568,7 +534,7 @@ class MomentoKeysApp(App[None]):
         self.notify(f"Deleted {record.name!r}" + (" and its keyring entry" if record.secret_stored else ""))
         self.load_records()
 
-    # ---- the clipboard -------------------------------------------------------------------------
+    # ---- copying a key -------------------------------------------------------------------------
     def action_copy(self, record_id: int) -> None:
         record = self._record(record_id)
         if self.readonly or record is None:
@@ -578,47 +544,3 @@ class MomentoKeysApp(App[None]):
     def action_copy_selected(self) -> None:
         if (record_id := self.table.current_id) is not None:
             self.action_copy(record_id)
-
-    @safe_work("Copy", group="secret")
-    def copy_secret(self, record: KeyRecord) -> None:
-        value = self.services.keeper.secret(record, why="copied")
-        system = self.clipboard_tool.copy(value)
-        on_ui(self, self._copied, f"the key of {record.name!r}", value, system)
-
-    def copy_secret_value(self, value: str, name: str) -> None:
-        """Copy a secret no record holds yet (a new key that could not be stored)."""
-        self._copy_value(value, f"the new key {name!r}")
-
-    @safe_work("Copy", group="secret")
-    def _copy_value(self, value: str, what: str) -> None:
-        system = self.clipboard_tool.copy(value)
-        on_ui(self, self._copied, what, value, system)
-
-    def _copied(self, what: str, value: str, system: bool) -> None:
-        self.copy_to_clipboard(value)
-        self._copy_generation += 1
-        generation = self._copy_generation
-        clear = self.services.settings.clipboard_clear_seconds
-        how = (f"system clipboard ({self.clipboard_tool.name}) and terminal (OSC 52)" if system
-               else "terminal clipboard (OSC 52; works where your terminal allows it)")
-        tail = f"; it will be cleared in {clear}s" if clear else ""
-        self.notify(f"Copied {what} to the {how}{tail}", title="Copied")
-        if clear:
-            self.set_timer(clear, partial(self._clear_clipboard, what, value, generation, system))
-
-    def _clear_clipboard(self, what: str, value: str, generation: int, system: bool) -> None:
-        if generation != self._copy_generation:
-            return  # a newer copy replaced it; that one clears itself
-        if self.clipboard == value:
-            self.copy_to_clipboard("")
-        if system:
-            self._clear_system_clipboard(what, value)
-        else:
-            self._cleared(what, "cleared (terminal clipboard)")
-
-    @safe_work("Clipboard", group="clipboard")
-    def _clear_system_clipboard(self, what: str, value: str) -> None:
-        on_ui(self, self._cleared, what, self.clipboard_tool.clear_if_holds(value))
-
-    def _cleared(self, what: str, outcome: str) -> None:
-        self.notify(f"Clipboard {outcome}: {what} is no longer offered", timeout=4)

@@ -20,6 +20,7 @@ from textual.widgets import Header, Input, Static
 from ..core.model import Status
 from ..core.policy import GLYPHS, LABELS
 from ..core.roster import Roster, RosterBands
+from ..services.vault import Health
 from ..widgets.footer import KeysFooter
 from ..widgets.key_table import SORTS, KeyTable, KeyTableHeader
 from ..widgets.summary import SummaryLine
@@ -101,6 +102,40 @@ class Dashboard(KeysScreen[None]):
         table.display = shown
         if shown and self.focused is None:
             table.focus()
+
+    def update_banner(self) -> None:
+        """The banner above the table, while something about storage needs saying."""
+        services = self.services
+        store, vault = services.store, services.vault
+        status = vault.status
+        if store.readonly and store.readonly_reason != "opened read-only":
+            self.show_banner(f"⚠ READ-ONLY: {store.readonly_reason}")
+        elif services.readonly:
+            self.show_banner("READ-ONLY watch mode: no changes, the keyring is never touched", "-info")
+        elif status.health in (Health.BROKEN, Health.INSECURE) and not vault.writable():
+            summary = status.summary()
+            extra = f" — {status.detail}" if status.detail and status.detail not in summary else ""
+            self.show_banner(f"⚠ {summary}{extra}. Run `momento-keys doctor` for a fix.")
+        elif status.health is Health.INSECURE:
+            self.show_banner(f"⚠ Secrets go to an INSECURE keyring ({status.description}): you allowed this")
+        else:
+            self.show_banner(None)
+
+    def refresh_title(self) -> None:
+        """The header: how many keys, and where their secrets live (changes rarely). The
+        dashboard's own subtitle, not the app's: every screen's Header watches the app's, and
+        one on a screen closed while it was still opening would be asked to repaint."""
+        n = len(self.dashboard_host.roster)
+        vault = self.services.vault.status
+        if self.services.readonly:
+            where = "READ-ONLY (keyring not used)"
+        elif vault.health is Health.SECURE:
+            where = f"secrets: {vault.description}"
+        elif vault.health is Health.UNCHECKED:
+            where = "checking the keyring…"
+        else:
+            where = "secrets NOT stored"
+        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
 
     def show_banner(self, text: str | None, style: str = "-warning") -> None:
         """A line above the table while something about storage needs saying (None: hidden).
