@@ -9,14 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from itertools import islice
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
-if TYPE_CHECKING:
-    from .app import MomentoKeysApp
+from .core.roster import Roster
+
+
+class PaletteHost(Protocol):
+    """What the palette reads from the app (tui.app.MomentoKeysApp)."""
+
+    roster: Roster
+
+    @property
+    def readonly(self) -> bool: ...
+
+    def action_open_detail(self, record_id: int) -> None: ...
 
 KEY_HITS = 40  # keys offered for one query (the filter, `/`, lists them all)
 KEY_SCORED = 500  # names scored for one query: a fuzzy match costs microseconds each
@@ -56,8 +66,8 @@ def highlight(matcher: Matcher, text: str) -> Content:
 
 class KeysCommands(Provider):
     @property
-    def keys_app(self) -> MomentoKeysApp:
-        return cast("MomentoKeysApp", self.app)
+    def keys_app(self) -> PaletteHost:
+        return cast(PaletteHost, self.app)
 
     def _commands(self) -> list[tuple[str, str, str]]:
         return COMMANDS if self.keys_app.readonly else COMMANDS + WRITE_COMMANDS
