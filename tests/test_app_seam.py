@@ -345,3 +345,22 @@ async def test_names_that_look_like_markup_are_shown_as_written(keeper: Keeper):
         await settle(pilot)
         assert isinstance(app.screen, DetailScreen) and app.screen.record.name == ODD_NAMES[2]
     assert app.return_code in (None, 0)
+
+
+async def test_an_import_that_fails_says_why_in_the_dialog_and_a_notification(keeper: Keeper):
+    seed(keeper, "taken [name]", left=30 * DAY)
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        dialog = app.screen
+        dialog.query_one("#key", Input).value = make_v1()
+        dialog.query_one("#name", Input).value = "taken [name]"
+        await pilot.pause()
+        await pilot.click("#import")
+        await settle(pilot)
+        assert app.screen is dialog  # still open, the typed key kept
+        error = str(dialog.query_one("#error", Static).render())
+        assert error.startswith("Not imported: taken [name]: ") and "taken [name]" in error
+        assert any(m.startswith("taken [name]: ") for m in messages(app))
+    assert keeper.store.count() == 1

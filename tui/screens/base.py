@@ -132,10 +132,10 @@ def report(node: DOMNode, title: str, exc: BaseException, name: str | None = Non
     app = node.app
     text = error_text(exc, name)
     if not isinstance(exc, user_errors()):
-        app.log.error(f"{title}: {type(exc).__name__}", exc)
+        on_ui(app, app.log.error, f"{title}: {text}")  # (scrubbed: the exception may quote a secret)
     on_ui(app, app.notify, text, title=title, severity="error", timeout=10, markup=False)
     if isinstance(node, KeysBase):
-        on_ui(node, node.worker_failed, title, text)
+        on_ui(app, node._if_ready, node.worker_failed, title, text)
 
 
 def on_ui(node: DOMNode, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
