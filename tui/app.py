@@ -421,7 +421,8 @@ class MomentoKeysApp(SecretCopying):
         if replaces_id is not None and replaces is None:
             return
         kind = KeyType(key_type) if key_type else (replaces.key_type if replaces else KeyType.UNKNOWN)
-        self._open(ImportScreen(key_type=kind, replaces=replaces))
+        title = "Import the super-user key from the console" if kind is KeyType.SUPER_USER and not replaces else None
+        self._open(ImportScreen(key_type=kind, replaces=replaces, title=title))
 
     def action_import_key(self) -> None:
         self.action_open_import()
