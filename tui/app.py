@@ -39,7 +39,7 @@ from .services.vault import Health
 from .widgets.key_table import KeyTable
 
 if TYPE_CHECKING:
-    from .services.rotation import Rotator
+    pass
 
 __all__ = ["KeysChanged", "MomentoKeysApp", "RecordsLoaded", "VaultChecked"]
 
@@ -100,24 +100,9 @@ class MomentoKeysApp(SecretCopying):
         if services.settings.bindings:
             self.set_keymap(services.settings.bindings)
 
-    # ---- the services, as older code reaches them ------------------------------------
     @property
     def readonly(self) -> bool:
         return self.services.readonly
-
-    @property
-    def keeper(self) -> Keeper:
-        """(For screens not yet on ``self.services``: the wizard reads ``app.keeper``.)"""
-        return self.services.keeper
-
-    @property
-    def api_factory(self):
-        """(For the wizard, until it asks ``services.momento()``.)"""
-        return self.services.api_factory
-
-    def rotator(self) -> Rotator:
-        """(For the wizard, until it uses ``services.rotator``.)"""
-        return self.services.rotator
 
     # ---- start up ----------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -436,7 +421,9 @@ class MomentoKeysApp(SecretCopying):
         replaces = self._record(replaces_id)
         if replaces_id is not None and replaces is None:
             return
-        self._open(WizardScreen(replaces=replaces))
+        # Whatever the wizard stored (a new key, a super-user key tracked at sign-in), the
+        # list reloads when it closes.
+        self._open(WizardScreen(replaces=replaces), lambda _record: self.load_records())
 
     def action_new_key(self) -> None:
         self.action_open_wizard()
