@@ -84,7 +84,7 @@ async def test_opening_and_closing_the_detail_view_fifty_times_quickly_never_cra
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         # As a person would, 50 times in a row, with a tick each time and no pause.
-        for i in range(50):
+        for _ in range(50):
             await pilot.press("enter", "escape")
             app.tick()
         assert app.screen is app.dashboard

@@ -377,8 +377,16 @@ async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
 def test_state_rules_without_textual():
     from tui.core.permissions import Grant
     from tui.screens.wizard.state import (
-        CUSTOM, NEVER, WizardState, choose_endpoint, choose_expiry, choose_grants, choose_kind, choose_name,
-        keep_fields, result_problem,
+        CUSTOM,
+        NEVER,
+        WizardState,
+        choose_endpoint,
+        choose_expiry,
+        choose_grants,
+        choose_kind,
+        choose_name,
+        keep_fields,
+        result_problem,
     )
     from tui.services.issuing import Issued
     from tui.services.momento import GeneratedKey

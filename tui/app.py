@@ -229,7 +229,7 @@ class MomentoKeysApp(SecretCopying):
                                                                           f"{outcome.summary()}")
                     changed = True
             due, names = keeper.store.due_summary(int(keeper.clock.now()), names=4)
-        except Exception as exc:  # noqa: BLE001 - never block the dashboard on upkeep: say it, go on
+        except Exception as exc:
             report(self, "Reminders", exc)
             due, names = 0, []
         if changed:

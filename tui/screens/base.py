@@ -22,7 +22,6 @@ from textual import work
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 
-from ..core.keys import CONSOLE_URL  # re-exported: the wizard and the rotate dialog share it
 from ..core.model import KeyType
 from ..messages import KeysChanged
 from ..services.context import Services
@@ -160,7 +159,7 @@ def safe_work(title: str, *, group: str = "default", exclusive: bool = False) ->
         def guarded(self: DOMNode, *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - shown, and the app stays up
+            except Exception as exc:
                 name = next((n for n in map(key_name, (*args, *kwargs.values())) if n), None)
                 if name is None and isinstance(self, KeysBase):
                     name = self.subject_name

@@ -52,7 +52,7 @@ def describe_permissions(perms: list[dict] | None) -> list[str]:
         from ..core.permissions import describe, from_json
 
         return [describe(g) for g in from_json(perms)]
-    except Exception:  # noqa: BLE001 - an older or unknown shape: show it raw rather than fail
+    except Exception:
         return [str(p) for p in perms]
 
 

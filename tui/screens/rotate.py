@@ -20,10 +20,11 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, LoadingIndicator, Static
 
+from ..core.keys import CONSOLE_URL
 from ..core.model import KeyRecord, KeyType, Kind
 from ..core.report import local_time
 from ..core.text import shell_quote, slug
-from .base import CONSOLE_URL, KeysModal, error_text, safe_work
+from .base import KeysModal, error_text, safe_work
 
 if TYPE_CHECKING:
     from ..services.issuing import Issued

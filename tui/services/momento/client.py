@@ -164,7 +164,7 @@ class MomentoApi:
             request.expires.valid_for_seconds = check_valid_for(valid_for_seconds)
 
         def call(channel: grpc.Channel, metadata: list[tuple[str, str]]) -> Any:
-            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
+            stub = auth_pb2_grpc.AuthStub(channel)
             return stub.GenerateApiToken(request, metadata=metadata, timeout=self.timeout)
 
         response = self._stub_call(GENERATE, endpoint, token, (auth_key, token), call)
@@ -186,7 +186,7 @@ class MomentoApi:
         request = auth_pb2._RefreshApiTokenRequest(api_key=token, refresh_token=refresh_token)
 
         def call(channel: grpc.Channel, metadata: list[tuple[str, str]]) -> Any:
-            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
+            stub = auth_pb2_grpc.AuthStub(channel)
             return stub.RefreshApiToken(request, metadata=metadata, timeout=self.timeout)
 
         response = self._stub_call(REFRESH, endpoint, token, (api_key, token, refresh_token), call)

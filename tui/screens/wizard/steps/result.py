@@ -196,7 +196,7 @@ class ResultStep(Step):
         try:
             services.vault.probe()  # the keyring may have been unlocked meanwhile
             again = services.issuer.retry(issued, **keep_fields(s))
-        except Exception as exc:  # noqa: BLE001 - the issuer never raises; if it did, the key stays on screen
+        except Exception as exc:
             again = Issued(issued.generated, issued.name, rescue_file=issued.rescue_file,
                            problem=f"unexpected {type(exc).__name__} while storing")
         self.post_message(self.Retried(again, link(services, s, again)))
