@@ -285,10 +285,11 @@ class MomentoApi:
     def _caller(self, key: str, endpoint: str | None) -> tuple[str, str]:
         """The token to send for a key (its inner JWT), and the bare endpoint.
 
-        ``endpoint`` wins over the one inside a v1 or legacy key; a v2 key needs it,
-        unless an override is set. Raises ``KeyFormatError`` when ``key`` is not a
-        Momento key, and a plain ``ValueError`` when the endpoint is wrong or missing
-        (the key itself may be fine).
+        A v1 or legacy key goes only to the endpoint it carries (or the override): a stored
+        endpoint that differs (edited, or imported wrongly) never sends the key elsewhere. A
+        v2 key carries none: ``endpoint`` is needed, unless an override is set. Raises
+        ``KeyFormatError`` when ``key`` is not a Momento key, and a plain ``ValueError`` when
+        the endpoint is wrong or missing (the key itself may be fine).
         """
         given: str | None = None
         if endpoint is not None and endpoint.strip():
@@ -296,6 +297,11 @@ class MomentoApi:
                 given = normalise_endpoint(endpoint)
             except KeyFormatError as exc:
                 raise ValueError(f"Bad endpoint: {exc}.") from None
+        own = inspect_key(key)
+        if own.endpoint:
+            if given and given != own.endpoint:
+                _log.debug("the key carries the endpoint %s; the given one (%s) is not used", own.endpoint, given)
+            return own.inner_jwt(), own.endpoint
         inspection = inspect_key(key, given)
         token = inspection.inner_jwt()
         if inspection.endpoint:
