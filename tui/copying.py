@@ -28,8 +28,17 @@ class SecretCopying(App[None]):
     @safe_work("Copy", group="secret")
     def copy_secret(self, record: KeyRecord) -> None:
         value = self.services.keeper.secret(record, why="copied")
-        system = self.clipboard_tool.copy(value)
+        system = self._copy_system(value)
         on_ui(self, self._copied, f"the key of {record.name!r}", value, system)
+
+    def _copy_system(self, value: str) -> bool:
+        """Copy to the system clipboard (in a worker) and start the detached clear, which
+        happens even if the app has quit by then (``pass`` does the same)."""
+        system = self.clipboard_tool.copy(value)
+        clear = self.services.settings.clipboard_clear_seconds
+        if system and clear:
+            self.clipboard_tool.clear_later(value, clear)
+        return system
 
     def copy_secret_value(self, value: str, name: str) -> None:
         """Copy a secret no record holds yet (a new key that could not be stored)."""
@@ -37,7 +46,7 @@ class SecretCopying(App[None]):
 
     @safe_work("Copy", group="secret")
     def _copy_value(self, value: str, what: str) -> None:
-        system = self.clipboard_tool.copy(value)
+        system = self._copy_system(value)
         on_ui(self, self._copied, what, value, system)
 
     def _copied(self, what: str, value: str, system: bool) -> None:
@@ -47,7 +56,12 @@ class SecretCopying(App[None]):
         clear = self.services.settings.clipboard_clear_seconds
         how = (f"system clipboard ({self.clipboard_tool.name}) and terminal (OSC 52)" if system
                else "terminal clipboard (OSC 52; works where your terminal allows it)")
-        tail = f"; it will be cleared in {clear}s" if clear else ""
+        if clear and system and self.clipboard_tool.readable:
+            tail = f"; it will be cleared in {clear}s, even if you quit"
+        elif clear:
+            tail = f"; it will be cleared in {clear}s if momento-keys is still open"
+        else:
+            tail = ""
         self.notify(f"Copied {what} to the {how}{tail}", title="Copied")
         if clear:
             self.set_timer(clear, partial(self._clear_clipboard, what, value, generation, system))
