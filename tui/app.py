@@ -60,11 +60,13 @@ OWNER_ROLE = "Owner"  # the system role that manages API keys: preferred to act 
 
 def pick_acting(records: list[KeyRecord], prefer_id: int | None = None, avoid_id: int | None = None) -> KeyRecord | None:
     """The tracked key to act with on the account API: a current v2 key whose secret is held.
-    ``prefer_id`` first (the selected key) if it is one; then keys whose role is Owner; then
-    the first such key. ``avoid_id`` (the key being revoked) only if there is no other."""
+    Keys whose role is Owner (the role that manages API keys) first, then the others; within
+    each, ``prefer_id`` (the selected key) first, then the first tracked. So the selection
+    picks among Owner keys, and is used itself when no Owner key is held. ``avoid_id`` (the
+    key being revoked) only if there is no other."""
     usable = [r for r in records if r.kind is Kind.V2 and r.secret_stored and r.lifecycle is Lifecycle.ACTIVE
               and r.revoked_at is None]
-    ranked = sorted(usable, key=lambda r: (r.id != prefer_id, r.role_name != OWNER_ROLE, r.id or 0))
+    ranked = sorted(usable, key=lambda r: (r.role_name != OWNER_ROLE, r.id != prefer_id, r.id or 0))
     others = [r for r in ranked if r.id != avoid_id]
     chosen = others or ranked
     return chosen[0] if chosen else None
