@@ -151,7 +151,7 @@ class Dashboard(KeysScreen[None]):
         if host.sync_note is not None:
             account = f" · {host.sync_note}"
         elif host.account_synced_at is not None:
-            account = f" · account synced {local_time(host.account_synced_at)}"
+            account = f" · synced {local_time(host.account_synced_at)}"
         self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}{account}"
 
     def show_banner(self, text: str | None, style: str = "-warning") -> None:
