@@ -25,7 +25,8 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import is_not
 
 from .model import KeyRecord, KeyType, Kind, Lifecycle, Status, Thresholds
 from .policy import SEVERITY, band_changes, with_overrides
@@ -150,8 +151,11 @@ class Roster:
             self.key_type.extend(key_types)
             self.life.extend(lives)
             self.region.extend(map(region_of, chunk_regions))
-            self.role.extend(map(role_of, role_names))
-            self.revoked.extend(r is not None for r in revoked_at)
+            if any(role_names):  # (most keys have none: no Python step per row for them)
+                self.role.extend(map(role_of, role_names))
+            else:
+                self.role.extend(repeat(0, len(role_names)))
+            self.revoked.extend(map(is_not, revoked_at, repeat(None)))
             add_exp, add_warn, add_crit, add_noexp = (self.expires.append, self.warn_at.append,
                                                       self.crit_at.append, self.noexp.append)
             for e, i, no_source, w, c in zip(expires, issued, unknown, warns, crits):
