@@ -171,7 +171,7 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
             self._confirm_leave(self._lose_question(), yes="Leave without the key", danger=True)
         elif s.issued is not None:
             self.dismiss(s.record)
-        elif self.step > 0 or self.current.has_input():
+        elif self.step > 0 or any(step.has_input() for step in self.steps):
             self._confirm_leave(Text("Leave the wizard? Nothing has been generated; what you chose here is "
                                      "dropped."), yes="Leave", danger=False)
         else:

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import RadioSet, Select, Static
+from textual.widgets import RadioButton, RadioSet, Select, Static
 
 from ....services.context import Services
 from ...base import ServicesHost
@@ -48,11 +48,16 @@ class Choices(RadioSet, inherit_bindings=False):
     ]
 
     def action_step(self, delta: int) -> None:
-        if delta > 0:
-            self.action_next_button()
-        else:
-            self.action_previous_button()
-        self.action_toggle_button()
+        """Choose the option before or after the chosen one (wrapping), skipping disabled ones."""
+        buttons = list(self.query(RadioButton))
+        if not buttons:
+            return
+        at = self.pressed_index if self.pressed_index >= 0 else (-1 if delta > 0 else 0)
+        for step in range(1, len(buttons) + 1):
+            button = buttons[(at + delta * step) % len(buttons)]
+            if not button.disabled:
+                button.value = True
+                return
 
 
 class Picker(Select[str], inherit_bindings=False):

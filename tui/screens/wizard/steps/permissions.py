@@ -57,13 +57,15 @@ class GrantRow(Horizontal):
     @on(Picker.Changed, ".kind")
     def _kind_changed(self, event: Picker.Changed) -> None:
         kind = str(event.value)
-        role = self.query_one(".role", Picker)
-        role.set_options(self._roles(kind))
-        role.value = CACHE_ROLES[0] if kind == "cache" else TOPIC_ROLES[0]
         topic = self.query_one(".topic", Input)
         topic.display = kind == "topic"
         if kind == "topic" and not topic.value:
             topic.value = ALL
+        role = self.query_one(".role", Picker)
+        if role.value in (CACHE_ROLES if kind == "cache" else TOPIC_ROLES):
+            return  # the kind set at mount: the row keeps its own role
+        role.set_options(self._roles(kind))
+        role.value = "readonly" if kind == "cache" else "subscribeonly"  # the least, as for a new row
 
     def read(self) -> Grant:
         kind = cast(GrantKind, str(self.query_one(".kind", Picker).value))

@@ -143,8 +143,12 @@ class RoleStep(Step):
         self.call_after_refresh(self._focus_first)
 
     def _focus_first(self) -> None:
+        # The roles arrived: they take the focus unless the user has started on the step.
         focused = self.screen.focused
-        if self.display and self.first_focus is not None and (focused is None or self not in focused.ancestors):
+        description = self.query_one("#description", Input)
+        untouched = focused is None or self not in focused.ancestors or (focused is description
+                                                                          and not description.value)
+        if self.display and self.first_focus is not None and untouched:
             self.first_focus.focus()
 
     @on(Choices.Changed, "#role")
