@@ -90,59 +90,16 @@ async def help_screen(pilot, app):
     await pilot.press("question_mark")
 
 
-# ---- the wizard, against a local fake Momento server (no real keys) -------------------
+# ---- the wizard: the same steps and stubbed calls as its snapshot tests (no real keys) ---------
 
-def wizard_app(server) -> MomentoKeysApp:
-    from tui.core.keys import inspect_text
-    from tui.core.model import KeyType
-    from tui.services.momento import MomentoApi
+def wizard_presses(keys: tuple[str, ...]):
+    from tests.test_snapshots import _settle
 
-    keeper = demo_keeper(ManualClock(NOW), seed=SEED)
-    keeper.import_key(inspect_text(server.superuser_key()), "ops super-user (console)", key_type=KeyType.SUPER_USER,
-                      notes="1Password: Platform vault")
-    return build_app(keeper, tick=False, watch_interval=0,
-                     api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1))
-
-
-def wizard_steps(upto: int, *, token: bool = False):
     async def steps(pilot, app):
-        from textual.widgets import Button, Input, Select
-
-        await pilot.press("n")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        w = app.screen
-        if upto >= 0:
-            for button in w.query("#acting RadioButton"):
-                if "console" in str(button.label):
-                    button.value = True
-            await pilot.pause()
-            w.query_one("#verify", Button).press()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-        for step in range(1, upto + 1):
-            if step == 3 and token:
-                for button in w.query("#key-type RadioButton"):
-                    button.value = button.name == "token"
-                await pilot.pause()
-            if step == 5:
-                row = w.query("GrantRow").first()
-                row.query_one(".cache", Input).value = "orders"
-                row.query_one(".role", Select).value = "readonly"
-                w.query_one("#add-topic", Button).press()
-                await pilot.pause()
-                rows = list(w.query("GrantRow"))
-                rows[1].query_one(".cache", Input).value = "orders"
-                rows[1].query_one(".topic", Input).value = "order-events"
-                rows[1].query_one(".role", Select).value = "subscribeonly"
-                await pilot.pause()
-            if step == 6:
-                w.query_one("#new-name", Input).value = "orders reader prod"
-                w.query_one("#new-notes", Input).value = "k8s secret orders/momento-reader"
-            await pilot.press("ctrl+n")
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
+        await _settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await _settle(pilot)
     return steps
 
 
@@ -222,15 +179,20 @@ async def main() -> None:
     await shoot(demo_app(), "reminders", reminders)
     await shoot(demo_app(), "timeline", timeline)
     await shoot(demo_app(), "rotate-manual", rotate_manual)
+    import pytest
+
+    from tests.test_snapshots import WIZARD_STEPS
+    from tests.test_snapshots import wizard_app as snapshot_wizard_app
+
+    patches = pytest.MonkeyPatch()
+    try:
+        for name, keys in WIZARD_STEPS.items():
+            await shoot(snapshot_wizard_app(patches), f"wizard-{name.replace('_', '-')}", wizard_presses(keys))
+    finally:
+        patches.undo()
     from tests.fake_momento import FakeMomento
 
     with FakeMomento(clock=lambda: NOW) as server:
-        names = ["sign-in", "region", "key-type", "expiration", "permissions", "review"]
-        for i, name in enumerate(names):
-            await shoot(wizard_app(server), f"wizard-{i}-{name}", wizard_steps(i))
-        await shoot(wizard_app(server), "wizard-7-result", wizard_steps(6))
-        await shoot(wizard_app(server), "wizard-8-secure-it", wizard_steps(7))
-        await shoot(wizard_app(server), "wizard-token-expiration", wizard_steps(3, token=True))
         await shoot(rotation_app(server), "rotation", rotation_steps)
         await shoot(rotation_app(server), "rotation-lineage", rotation_lineage)
     from tests.fake_account import FakeAccount
