@@ -640,13 +640,17 @@ def test_env_lines_eval_in_a_shell(env, fake_momento):
     assert generate(env, "--name", "it's svc", "--expires", "1d", "--all-data").returncode == 0
     p = run(env, "env", "it's svc")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("export MOMENTO_API_KEY=") and "export MOMENTO_ENDPOINT=" in p.stdout
-    script = f'eval "$({sys.executable} -m tui env "$1")"; printf "%s\\n%s\\n" "$MOMENTO_API_KEY" "$MOMENTO_ENDPOINT"'
-    shell = subprocess.run(["sh", "-c", script, "sh", "it's svc"], env=env, capture_output=True, text=True,
-                           timeout=60)
+    # A v1 key carries its endpoint: MOMENTO_ENDPOINT is for v2 keys only (the SDKs reject a v1 key
+    # beside it), so the lines unset a stale one rather than export it.
+    assert p.stdout.startswith("export MOMENTO_API_KEY=") and "MOMENTO_ENDPOINT=" not in p.stdout
+    assert p.stdout.splitlines()[-1] == "unset MOMENTO_ENDPOINT"
+    script = (f'eval "$({sys.executable} -m tui env "$1")"; '
+              'printf "%s\\n%s\\n" "$MOMENTO_API_KEY" "${MOMENTO_ENDPOINT-(unset)}"')
+    shell = subprocess.run(["sh", "-c", script, "sh", "it's svc"], env={**env, "MOMENTO_ENDPOINT": "stale.example"},
+                           capture_output=True, text=True, timeout=60)
     assert shell.returncode == 0, shell.stderr
     key, endpoint = shell.stdout.splitlines()
-    assert endpoint == DEFAULT_CELL
+    assert endpoint == "(unset)"
     issued = fake_momento.token_info(inner(key))
     assert issued is not None and issued.kind == "api_key"
     assert inspect_text(key).fingerprint == rows(env)["it's svc"]["fingerprint"]
