@@ -109,7 +109,8 @@ def test_check_and_list_build_only_their_own_parser(tmp_path: Path) -> None:
         f"for argv in (['--db', {str(db)!r}, 'check'], ['list', '--json', '--db', {str(db)!r}]):\n"
         "    assert main(argv) == 0\n"
         "print('BUILT=' + ','.join(built), file=sys.stderr)\n"
-        "bad = ('tomllib', 'keyring', 'textual', 'grpc', 'momento', 'tui.services.keeper', 'typing', 'shutil')\n"
+        "bad = ('tomllib', 'keyring', 'textual', 'grpc', 'momento', 'tui.services.keeper', 'typing', 'shutil',\n"
+        "       'logging', 'tui.services.log')\n"
         "print('LOADED=' + ','.join(m for m in bad if m in sys.modules), file=sys.stderr)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "MOMENTO_KEYS_CONFIG": str(tmp_path / "missing.toml"), "TZ": "UTC"}
@@ -170,6 +171,9 @@ THRESHOLDS = [
     Thresholds(warning_seconds=7 * DAY, critical_seconds=DAY, warning_fraction=0.5, critical_fraction=0.75),
     replace(Thresholds(), warning_seconds=400 * DAY, warning_explicit=True),
     replace(Thresholds(), warning_seconds=2 * HOUR, critical_seconds=HOUR, warning_explicit=True, critical_explicit=True),
+    # `check --warn 5d --critical 1d`: the command line's times are the whole policy (fractions off).
+    replace(Thresholds(), warning_seconds=5 * DAY, critical_seconds=DAY, warning_fraction=1.0, critical_fraction=1.0,
+            warning_explicit=True, critical_explicit=True),
 ]
 
 
@@ -208,8 +212,11 @@ ROWS = st.lists(st.tuples(INSTANTS, INSTANTS, st.sampled_from([e.value for e in 
                 min_size=1, max_size=30)
 
 
+FRACTIONS = st.one_of(st.floats(0.01, 0.99), st.just(1.0))  # 1.0: off (`check --warn/--critical`)
+
+
 @settings(max_examples=300, deadline=None)
-@given(ROWS, st.integers(1, 400 * DAY), st.integers(1, 400 * DAY), st.floats(0.01, 0.99), st.floats(0.01, 0.99),
+@given(ROWS, st.integers(1, 400 * DAY), st.integers(1, 400 * DAY), FRACTIONS, FRACTIONS,
        st.booleans(), st.booleans(), st.one_of(st.integers(NOW - 10, NOW + 10), st.floats(NOW - 10, NOW + 10)))
 def test_band_sql_is_band(rows, warn, crit, warn_f, crit_f, warn_x, crit_x, now) -> None:
     """Any key, any thresholds, any instant: SQLite's status is `status_of`'s."""

@@ -7,7 +7,7 @@ One module per group of commands, each imported only when its command runs:
     account    generate (v2), sync, revoke,   rotation  rotate, reminders, snooze,
                link                                     dismiss, notify (+ hooks: deploy hooks)
     doctor     doctor                         settings  config show
-    completion completion, __names            dashboard no command
+    completion completion (names: __names)    dashboard no command
     parser     the one argparse parser (args_local, args_remote declare the sub-commands)
     context    settings, store, keeper, clock, Momento, the account API: built once, each part on first use
     output     how every line is printed      rescue    a new key that was not stored: where it is
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if argv[:1] == [NAMES]:
-        from .completion import names
+        from .names import names
 
         return names(argv[1:])
     from .parser import UNKNOWN_ON_ERROR, parse, undecodable_argument

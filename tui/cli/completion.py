@@ -1,5 +1,5 @@
-"""Shell completion, generated from the one parser: `completion bash|zsh|fish`, and the hidden
-`__names` the scripts call for the names of tracked keys.
+"""Shell completion, generated from the one parser: `completion bash|zsh|fish`. (The hidden
+`__names` the scripts call for the names of tracked keys is tui.cli.names.)
 
 `describe` walks the parser (every sub-command, option, choice and positional) into a
 plain description; each shell's script is that description written in the shell's own
@@ -85,40 +85,6 @@ def describe() -> dict[str, Command]:
     for name, child in sub.choices.items():
         commands[name] = _command(child, helps.get(name, ""))
     return commands
-
-
-# ---- the hidden `__names` ------------------------------------------------------------------
-
-def names(argv: list[str]) -> int:
-    """Print the names of the tracked keys (not retired), one a line, for completion scripts:
-    `momento-keys __names [--db PATH]`. Quiet and fast: no keyring, no Textual, no grpc, and
-    nothing at all (exit 0) when there is no database or it cannot be read."""
-    db = None
-    if len(argv) >= 2 and argv[0] == "--db":
-        db = argv[1]
-    elif argv and argv[0].startswith("--db="):
-        db = argv[0][5:]
-    try:
-        from ..services.config import db_path
-        from ..services.store import Store
-
-        path = db_path(db or None)
-        if not path.is_file():
-            return ExitCode.OK
-        store = Store(path, readonly=True)
-        try:
-            rows = store._read("SELECT name FROM keys WHERE lifecycle != 'retired' ORDER BY name")
-        finally:
-            store.close()
-    except Exception:  # noqa: BLE001 - a completion never prints an error into the command line
-        return ExitCode.OK
-    text = "".join(output.cell(name) + "\n" for (name,) in rows)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except (BrokenPipeError, OSError):
-        pass
-    return ExitCode.OK
 
 
 def cmd_completion(ctx: Context) -> int:

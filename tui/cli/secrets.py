@@ -176,10 +176,17 @@ def cmd_exec(ctx: Context) -> int:
     sys.stderr.flush()
     if os.name == "posix":
         ctx.close()
+        import signal
+
+        # Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across exec:
+        # give the command the defaults a shell would (as subprocess's restore_signals does).
+        for name in ("SIGPIPE", "SIGXFSZ"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_DFL)
         try:
             os.execve(program, argv, environment)  # never returns: the command takes this process over
         except OSError as exc:
-            raise UserError(f"{argv[0]!r} could not be run: {exc.strerror or exc}", 126) from None
+            raise UserError(f"{argv[0]!r} cannot be run: {exc.strerror or exc}", 126) from None
     return _run_forwarding(program, argv, environment)  # pragma: no cover - Windows
 
 
