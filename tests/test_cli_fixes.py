@@ -14,7 +14,7 @@ import pytest
 from tests.cli_support import cli_env, run_cli
 from tests.conftest import console_json, make_v1
 from tests.fake_momento import FakeMomento
-from tests.test_cli_momento import add_superuser, generate, rows
+from tests.test_cli_momento import add_superuser, generate
 
 DAY = 86400
 ERROR = "momento-keys: error: "

@@ -168,7 +168,7 @@ def plain_command(argv: Sequence[str]) -> str | None:
             skip = False
         elif arg in VALUE_OPTIONS:
             skip = True
-        elif arg in TOP_FLAGS or arg.partition("=")[0] in VALUE_OPTIONS and "=" in arg:
+        elif arg in TOP_FLAGS or (arg.partition("=")[0] in VALUE_OPTIONS and "=" in arg):
             continue
         elif arg.startswith("-"):
             return None  # help, --version, an abbreviation, a typo: the whole parser decides

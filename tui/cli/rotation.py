@@ -11,6 +11,7 @@ from . import output
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..core.model import KeyRecord
     from ..core.reminders import Reminder
     from ..services.desktop import Notifier
     from ..services.keeper import Keeper
@@ -101,6 +102,8 @@ def _finish(ctx: Context) -> int:
     store = ctx.keeper.store
     record = ctx.find(args.name, hint=False)
     before, after = store.lineage(record.id)  # type: ignore[arg-type]
+    old: KeyRecord | None
+    current: KeyRecord | None
     if record.lifecycle is Lifecycle.PREVIOUS:
         old = record
         current = next((r for r in reversed(after) if r.lifecycle is Lifecycle.ACTIVE), None)

@@ -41,7 +41,6 @@ def _setting(value: object, shown: str, source: str, detail: str = "") -> dict:
 def effective(ctx: Context) -> dict:
     """Everything `config show` reports, as JSON-ready data."""
     from ..core.keys import cli_credentials_path
-    from ..core.override import ENV_OVERRIDE
     from ..services.account import DEFAULT_ACCOUNT_API, ENV_ACCOUNT_API
     from ..services.config import config_path, data_dir
     from ..services.log import ENV_DEBUG, debug_requested, log_file
@@ -55,7 +54,7 @@ def effective(ctx: Context) -> dict:
     settings = ctx.settings
     present = config_file.is_file()
     data = _from_file(config_file) if present else {}
-    t, defaults = settings.thresholds, type(settings.thresholds)()
+    t = settings.thresholds
 
     def in_file(section: str, key: str) -> bool:
         return isinstance(data.get(section), dict) and key in data[section]
