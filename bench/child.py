@@ -286,10 +286,8 @@ def run_dashboard(args, result: dict) -> None:
 
     clock = ManualClock(args.now) if args.session else SystemClock()
     keeper = Keeper(Store(args.db), Vault(backend_factory=memory_keyring), Settings(), clock)
-    if args.session:  # the harness moves the clock and calls tick() itself
-        app = build_app(keeper, tick=False, watch_interval=0)
-    else:
-        app = build_app(keeper)
+    # In a session the harness moves the clock and calls tick() itself.
+    app = build_app(keeper, tick=False, watch_interval=0) if args.session else build_app(keeper)
     h = Harness(app, result)
     count = args.records
 
@@ -425,7 +423,7 @@ async def measure_filter(h: Harness, samples: int) -> list[dict]:
     for name in (presses * (samples // len(presses) + 1))[:samples]:
         typed = typed[:-1] if name == "backspace" else typed + name
         expected = typed
-        shown = h.frame_where(lambda: table.filter_text == expected and h.repaints(table))
+        shown = h.frame_where(lambda expected=expected: table.filter_text == expected and h.repaints(table))
         c0, w0 = time.thread_time(), time.perf_counter()
         app.post_message(key("space" if name == " " else name))
         painted_at = await shown

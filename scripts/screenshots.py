@@ -24,7 +24,7 @@ from textual.widgets import Input  # noqa: E402
 
 from tui.app import MomentoKeysApp  # noqa: E402
 from tui.core.clock import ManualClock  # noqa: E402
-from tui.factory import demo_keeper  # noqa: E402
+from tui.factory import build_app, build_demo_app, demo_keeper  # noqa: E402
 from tui.services.config import Settings  # noqa: E402
 from tui.services.keeper import Keeper  # noqa: E402
 from tui.services.store import Store  # noqa: E402
@@ -36,15 +36,15 @@ NOW = 1_795_000_000  # 2026-11-18T09:46:40Z: a fixed instant, so pictures are st
 SEED = 2026
 
 
-def demo_app(**kwargs) -> MomentoKeysApp:
-    return MomentoKeysApp(demo_keeper(ManualClock(NOW), seed=SEED), tick=False, watch_interval=0, **kwargs)
+def demo_app(*, readonly: bool = False) -> MomentoKeysApp:
+    return build_demo_app(ManualClock(NOW), seed=SEED, readonly=readonly, tick=False, watch_interval=0)
 
 
 def empty_app() -> MomentoKeysApp:
     vault = Vault(MemoryKeyring())
     vault.probe()
     keeper = Keeper(Store(":memory:"), vault, Settings(), ManualClock(NOW))
-    return MomentoKeysApp(keeper, tick=False, watch_interval=0)
+    return build_app(keeper, tick=False, watch_interval=0)
 
 
 async def shoot(app: MomentoKeysApp, name: str, steps=None) -> Path:
@@ -100,8 +100,8 @@ def wizard_app(server) -> MomentoKeysApp:
     keeper = demo_keeper(ManualClock(NOW), seed=SEED)
     keeper.import_key(inspect_text(server.superuser_key()), "ops super-user (console)", key_type=KeyType.SUPER_USER,
                       notes="1Password: Platform vault")
-    return MomentoKeysApp(keeper, tick=False, watch_interval=0,
-                          api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1))
+    return build_app(keeper, tick=False, watch_interval=0,
+                     api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1))
 
 
 def wizard_steps(upto: int, *, token: bool = False):
@@ -168,8 +168,8 @@ def rotation_app(server) -> MomentoKeysApp:
     key, refresh = server.issue_key(valid_for_seconds=2 * 86400)
     keeper.import_key(inspect_text(console_json(key, NOW + 2 * 86400, refresh)), "payments prod",
                       key_type=KeyType.FINE_GRAINED, notes="ECS task payments-api")
-    return MomentoKeysApp(keeper, tick=False, watch_interval=0,
-                          api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1))
+    return build_app(keeper, tick=False, watch_interval=0,
+                     api_factory=lambda: MomentoApi(override=server.override, timeout=5, retries=1))
 
 
 async def _to_row(pilot, app, name: str) -> None:

@@ -174,7 +174,7 @@ def expand_secrets(secrets) -> set[str]:
         out.add(s)
         try:
             doc = json.loads(base64.b64decode(s, validate=True))
-        except Exception:  # noqa: BLE001 - not base64 JSON: not a v1 key
+        except Exception:
             doc = None
         if isinstance(doc, dict) and isinstance(doc.get("api_key"), str):
             out |= expand_secrets([doc["api_key"]])

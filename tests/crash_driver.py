@@ -84,13 +84,13 @@ def die_after(n: int, log: Log) -> None:
 
     transaction = store.Store._transaction
 
-    def counted_transaction(self):  # noqa: ANN001, ANN202
+    def counted_transaction(self):
         yield from transaction(self)
         point("sqlite commit")
 
     replace = LockedPlaintextKeyring._replace
 
-    def counted_replace(self, config):  # noqa: ANN001, ANN202
+    def counted_replace(self, config):
         replace(self, config)
         point("keyring write")
 
@@ -99,7 +99,7 @@ def die_after(n: int, log: Log) -> None:
     for name in ("generate_api_key", "refresh_api_key"):
         real = getattr(momento.MomentoApi, name)
 
-        def answered(self, *a, _real=real, _name=name, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def answered(self, *a, _real=real, _name=name, **k):
             result = _real(self, *a, **k)
             point(f"Momento answered {_name}")
             return result
@@ -144,13 +144,13 @@ def main() -> int:
         die_after(args.die_after, log)
 
     # Warm up, so that the kill lands in operations rather than in imports.
-    import keyring
     import jwt  # noqa: F401
+    import keyring
 
     import tui.cli
-    import tui.cli.rotation  # noqa: F401
-    import tui.services.keeper  # noqa: F401
-    import tui.services.rotation  # noqa: F401
+    import tui.cli.rotation
+    import tui.services.keeper
+    import tui.services.rotation
     from tui.core.keys import fingerprint
 
     keyring.get_keyring()

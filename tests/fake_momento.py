@@ -462,7 +462,7 @@ class _Servicer:
 
 class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
     @_guarded("GenerateApiToken")
-    def GenerateApiToken(self, request, context, metadata):  # noqa: N802 (gRPC name)
+    def GenerateApiToken(self, request, context, metadata):
         fake = self.fake
         caller = fake._authenticate(metadata, request.auth_token)
         if not caller.super_user:
@@ -500,7 +500,7 @@ class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
         )
 
     @_guarded("RefreshApiToken")
-    def RefreshApiToken(self, request, context, metadata):  # noqa: N802
+    def RefreshApiToken(self, request, context, metadata):
         fake = self.fake
         caller = fake._authenticate(metadata, request.api_key)
         if caller.kind != "api_key":
@@ -529,7 +529,7 @@ class _AuthServicer(_Servicer, auth_pb2_grpc.AuthServicer):
 
 class _TokenServicer(_Servicer, token_pb2_grpc.TokenServicer):
     @_guarded("GenerateDisposableToken")
-    def GenerateDisposableToken(self, request, context, metadata):  # noqa: N802
+    def GenerateDisposableToken(self, request, context, metadata):
         fake = self.fake
         caller = fake._authenticate(metadata, request.auth_token)
         if not caller.super_user:
@@ -556,7 +556,7 @@ class _TokenServicer(_Servicer, token_pb2_grpc.TokenServicer):
 
 class _ControlServicer(_Servicer, controlclient_pb2_grpc.ScsControlServicer):
     @_guarded("ListCaches")
-    def ListCaches(self, request, context, metadata):  # noqa: N802
+    def ListCaches(self, request, context, metadata):
         fake = self.fake
         caller = fake._authenticate(metadata, None)
         if not caller.super_user:

@@ -79,7 +79,7 @@ class LockedPlaintextKeyring(PlaintextKeyring):
             config.read(self.file_path, encoding="utf-8")
         return config
 
-    def _write_config_value(self, service, key, value):  # noqa: ANN001 (keyrings.alt's signature)
+    def _write_config_value(self, service, key, value):
         with self._locked():
             config = self._read()
             service = escape_for_ini(service)
@@ -89,7 +89,7 @@ class LockedPlaintextKeyring(PlaintextKeyring):
             config.set(service, key, value)
             self._replace(config)
 
-    def delete_password(self, service, username):  # noqa: ANN001
+    def delete_password(self, service, username):
         with self._locked():
             config = self._read()
             try:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input, Static
 
 from tests.conftest import NOW, console_json, make_v1
-from tui.app import MomentoKeysApp, RecordsLoaded
+from tui.app import MomentoKeysApp
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType
-from tui.widgets.confirm import ConfirmScreen
+from tui.messages import RecordsLoaded
 from tui.screens.detail import DetailScreen
 from tui.screens.edit import EditScreen
 from tui.screens.help import HelpScreen
@@ -17,6 +16,7 @@ from tui.screens.import_key import ImportScreen
 from tui.services.keeper import Keeper
 from tui.services.store import Store
 from tui.services.vault import SERVICE, Health, Vault
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.key_table import KeyTable
 
 DAY = 86400
@@ -134,7 +134,7 @@ async def test_detail_reveal_remasks_and_copy(keeper: Keeper, clock):
 
 
 async def test_leaving_detail_hides_a_revealed_key(keeper: Keeper):
-    r = seed(keeper, "a", left=30 * DAY)
+    seed(keeper, "a", left=30 * DAY)
     app = make_app(keeper)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
@@ -187,13 +187,13 @@ async def test_import_dialog_file_and_errors(keeper: Keeper, tmp_path):
         assert "not a Momento" in str(dialog.query_one("#preview", Static).render())
         assert dialog.query_one("#import").disabled
         key_input.value = str(bad)
-        await pilot.pause()
+        await settle(pilot, app)  # (files are read in a worker)
         assert "JSON" in str(dialog.query_one("#preview", Static).render())
         key_input.value = str(tmp_path / "missing.json")
-        await pilot.pause()
+        await settle(pilot, app)
         assert "no such file" in str(dialog.query_one("#preview", Static).render())
         key_input.value = str(good)
-        await pilot.pause()
+        await settle(pilot, app)
         assert "refresh token included" in str(dialog.query_one("#preview", Static).render())
         # No name yet: a clear message, nothing stored.
         await pilot.click("#import")
@@ -299,7 +299,7 @@ async def test_readonly_never_touches_keyring_and_refuses_changes(store: Store, 
     app = make_app(keeper, readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        assert "READ-ONLY" in app.sub_title
+        assert "READ-ONLY" in app.dashboard.sub_title
         for key in ("i", "d", "e", "c"):
             await pilot.press(key)
             await settle(pilot, app)
@@ -449,7 +449,7 @@ async def test_many_keys_load_in_a_worker_and_the_dashboard_answers_meanwhile(ke
         seed(keeper, f"key {i}", left=(i + 1) * DAY)
     app = make_app(keeper)
     async with app.run_test(size=SIZE) as pilot:
-        assert app.sub_title == "loading…" or len(app.table.order) == 3  # (the worker may be quick)
+        assert app.dashboard.sub_title == "loading…" or len(app.table.order) == 3  # (the worker may be quick)
         await settle(pilot, app)
         assert [r.name for r in app.table.rows] == ["key 0", "key 1", "key 2"]
         assert "3 keys" in summary_text(app)

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import NOW, make_v1, make_v2
+from tests.conftest import make_v1, make_v2
 from tests.fake_momento import FakeMomento
 from tui import cli
 from tui.core.keys import inspect_text
@@ -133,7 +133,7 @@ class Harness:
         self.names = itertools.count()
 
         def refuse(what: str):
-            def stub(api, auth_key, endpoint, grants, valid_for_seconds, *rest):  # noqa: ANN001
+            def stub(api, auth_key, endpoint, grants, valid_for_seconds, *rest):
                 self.asked.append((what, valid_for_seconds))
                 raise MomentoError(ErrorCode.INVALID_ARGUMENT, "stub: refused (no network in this test).")
             return stub

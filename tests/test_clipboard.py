@@ -64,3 +64,26 @@ def test_without_a_way_to_read_back_nothing_claims_cleared(monkeypatch: pytest.M
     clipboard.tools = (["true"], [])  # like Windows' clip: write-only
     assert clipboard.clear_later("k", 1) is False
     assert clipboard.clear_if_holds("k").startswith("not cleared")
+
+
+async def test_a_key_copied_in_the_dashboard_is_cleared_after_the_app_quits(board, store, vault, clock) -> None:
+    """Copy, then quit at once: the detached clear still empties the clipboard (the in-app timer
+    died with the app, and the key once stayed in the clipboard for ever)."""
+    from tests.conftest import make_v1
+    from tui.app import MomentoKeysApp
+    from tui.core.keys import inspect_text
+    from tui.services.config import Settings
+    from tui.services.keeper import Keeper
+
+    _, clip = board
+    keeper = Keeper(store, vault, Settings(clipboard_clear_seconds=1), clock)
+    keeper.import_key(inspect_text(make_v1()), "orders")
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        assert wait_for(lambda: clip.exists() and clip.read_text().startswith("eyJ"), 5)
+        await pilot.pause(0.2)
+        assert any("even if you quit" in str(n.message) for n in app._notifications)
+    assert clip.read_text().startswith("eyJ")  # the app is gone; the key is still there...
+    assert wait_for(lambda: clip.read_text() == "", 10)  # ...until the detached clear runs

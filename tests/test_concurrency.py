@@ -28,7 +28,6 @@ What must hold:
 
 from __future__ import annotations
 
-import pytest
 import json
 import os
 import random
@@ -37,6 +36,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests import cli_support
 from tests.cli_support import cli_env

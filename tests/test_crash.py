@@ -121,11 +121,11 @@ class IssueTracker:
         self._local = threading.local()
         enter, issue = server._enter, server._issue
 
-        def tracked_enter(method, request, context):  # noqa: ANN001
+        def tracked_enter(method, request, context):
             self._local.call = (method, request)
             return enter(method, request, context)
 
-        def tracked_issue(*args, **kwargs):  # noqa: ANN002, ANN003
+        def tracked_issue(*args, **kwargs):
             made = issue(*args, **kwargs)
             call = getattr(self._local, "call", None)
             if call is not None:

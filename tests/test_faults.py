@@ -152,7 +152,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
     recorded = Sleeps()
     original = MomentoApi.__init__
 
-    def init(self, override=None, timeout=15.0, retries=3, backoff=0.25, sleep=None):  # noqa: ANN001
+    def init(self, override=None, timeout=15.0, retries=3, backoff=0.25, sleep=None):
         original(self, override, timeout, retries, backoff, recorded)
 
     monkeypatch.setattr(MomentoApi, "__init__", init)
@@ -807,7 +807,7 @@ def test_database_locked_beyond_the_busy_timeout(run: Cli, fake_momento: FakeMom
     # Locked while Momento was making the key: the key is rescued, not lost.
     real_generate = MomentoApi.generate_api_key
 
-    def generate_then_lock(self, *args, **kwargs):  # noqa: ANN001
+    def generate_then_lock(self, *args, **kwargs):
         made = real_generate(self, *args, **kwargs)
         holder.append(sqlite3.connect(run.db, isolation_level=None))
         holder[-1].execute("BEGIN IMMEDIATE")
@@ -900,7 +900,7 @@ def _force_read_only(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     real_connect = sqlite3.connect
     target = str(db)
 
-    def connect(database, *args, **kwargs):  # noqa: ANN001
+    def connect(database, *args, **kwargs):
         name = str(database)
         if name == target:
             return real_connect(f"file:{target}?mode=ro", *args, **{**kwargs, "uri": True})
@@ -939,7 +939,7 @@ def test_read_only_directory(run: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path
     if os.geteuid() == 0:  # root ignores the folder's mode: refuse as the kernel would for anyone else
         real_open, real_access = os.open, os.access
 
-        def refusing_open(path, flags, *args, **kwargs):  # noqa: ANN001
+        def refusing_open(path, flags, *args, **kwargs):
             if Path(path).parent == folder and flags & os.O_CREAT:
                 raise PermissionError(13, "Permission denied", str(path))
             return real_open(path, flags, *args, **kwargs)
@@ -963,7 +963,7 @@ def _fill_the_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's view of a full disk: no connection may grow the file beyond its current size."""
     original = Store.__init__
 
-    def init(self, *args, **kwargs):  # noqa: ANN001
+    def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
         self._conn.execute(f"PRAGMA max_page_count = {pages}")

@@ -40,3 +40,31 @@ def test_a_small_file_is_read_whole(tmp_path: Path) -> None:
     path = tmp_path / "k.json"
     path.write_text('{"apiKey": "x"}\n')
     assert read_key_file(path) == '{"apiKey": "x"}\n'
+
+
+def test_modes_say_nothing_on_windows() -> None:
+    """Windows reports 0o666 for every file: never "readable by others" from that."""
+    from tui.services.files import open_to_others
+
+    assert open_to_others(0o100666, "win32") is None
+    assert open_to_others(0o100644, "linux") is True
+    assert open_to_others(0o100600, "linux") is False
+
+
+def test_doctor_on_windows_does_not_call_every_file_readable(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from tui.services.store import Store
+
+    db = tmp_path / "k.db"
+    Store(db).close()
+    db.chmod(0o666)
+    from tui.services import doctor
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    report = doctor.diagnose(config_path=tmp_path / "config.toml", db_path=db)
+    assert not any("readable by others" in p for p in report.problems)
+    assert "Windows" in report.database["mode"]
+    monkeypatch.setattr(sys, "platform", "linux")
+    report = doctor.diagnose(config_path=tmp_path / "config.toml", db_path=db)
+    assert any("readable by others" in p for p in report.problems)

@@ -21,7 +21,7 @@ import jwt
 import pytest
 
 import tests.conftest as conftest
-from tests.conftest import SecretScanner, classify_file, expand_secrets, scan_for_secrets
+from tests.conftest import classify_file, expand_secrets, scan_for_secrets
 from tests.fake_momento import ISSUED_SECRETS, FakeMomento, wrap_v1
 
 

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui.core.model import ExpirySource, KeyRecord, Kind, Status, Thresholds
 from tui.core.policy import (
-    DAY, HOUR, DurationError, band, band_changes, countdown, parse_duration, status_of, thresholds_for,
+    DAY,
+    HOUR,
+    DurationError,
+    band,
+    band_changes,
+    countdown,
+    parse_duration,
+    status_of,
+    thresholds_for,
 )
 from tui.core.report import check_exit_code
 

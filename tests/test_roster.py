@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.core.model import ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Status, Thresholds
 from tui.core.policy import SEVERITY, status_of

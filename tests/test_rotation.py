@@ -59,7 +59,7 @@ def test_two_day_key_is_due_and_rotates(rkeeper: Keeper, fake_momento: FakeMomen
     rclock.advance(33 * 3600)                      # past 2/3 of its life (32 h)
     assert [r.kind for r in rkeeper.due()] == [ReminderKind.WARNING]
     outcome = rotator(rkeeper, fake_momento).rotate(old)
-    request, metadata = fake_momento.calls("RefreshApiToken")[0]
+    request, _metadata = fake_momento.calls("RefreshApiToken")[0]
     assert request.refresh_token == old_refresh
     assert request.api_key == inspect_text(old_key).inner_jwt()
     new, old = outcome.new, outcome.old
@@ -106,7 +106,7 @@ def test_refresh_after_expiry_is_refused_with_the_manual_path(rkeeper, fake_mome
 
 
 def test_server_says_expired(rkeeper, fake_momento):
-    old, old_key, _ = two_day_key(rkeeper, fake_momento)
+    old, _old_key, _ = two_day_key(rkeeper, fake_momento)
     fake_momento.clock = lambda: time.time() + 3 * DAY  # the service sees it expired; our clock does not
     with pytest.raises(RotationError) as info:
         rotator(rkeeper, fake_momento).rotate(old)
@@ -139,7 +139,7 @@ def test_keys_that_cannot_be_refreshed_say_why(rkeeper, fake_momento, kind, bloc
 @pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED,
                                   grpc.StatusCode.PERMISSION_DENIED])
 def test_refresh_rpc_fault_changes_nothing(rkeeper, fake_momento, code):
-    old, old_key, old_refresh = two_day_key(rkeeper, fake_momento)
+    old, _old_key, _old_refresh = two_day_key(rkeeper, fake_momento)
     before = dict(entries(rkeeper))
     fake_momento.fail_next("RefreshApiToken", code, count=5)
     with pytest.raises(RotationError, match="not rotated"):

@@ -41,20 +41,11 @@ def wkeeper(db_path, real_clock) -> Keeper:
     return Keeper(Store(db_path), vault, Settings(), real_clock)
 
 
-def with_services(app: MomentoKeysApp, keeper: Keeper, api_factory) -> MomentoKeysApp:
-    # Screens reach the services through `app.services` (tui.screens.base); until tui.app
-    # builds that object itself, the tests give the app one.
-    if not hasattr(app, "services"):
-        app.services = Services(keeper, api_factory=api_factory)
-    return app
-
-
 def make_app(keeper: Keeper, server: FakeMomento | None, api_factory=None) -> MomentoKeysApp:
     if api_factory is None and server is not None:
         def api_factory():
             return MomentoApi(override=server.override, timeout=5, retries=1, backoff=0.01)
-    app = MomentoKeysApp(keeper, tick=False, watch_interval=0, api_factory=api_factory)
-    return with_services(app, keeper, api_factory)
+    return MomentoKeysApp(Services(keeper, api_factory=api_factory), tick=False, watch_interval=0)
 
 
 def track_superuser(keeper: Keeper, server: FakeMomento, name: str = "ops super") -> None:
@@ -386,8 +377,16 @@ async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
 def test_state_rules_without_textual():
     from tui.core.permissions import Grant
     from tui.screens.wizard.state import (
-        CUSTOM, NEVER, WizardState, choose_endpoint, choose_expiry, choose_grants, choose_kind, choose_name,
-        keep_fields, result_problem,
+        CUSTOM,
+        NEVER,
+        WizardState,
+        choose_endpoint,
+        choose_expiry,
+        choose_grants,
+        choose_kind,
+        choose_name,
+        keep_fields,
+        result_problem,
     )
     from tui.services.issuing import Issued
     from tui.services.momento import GeneratedKey

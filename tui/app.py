@@ -1,45 +1,57 @@
-"""The momento-keys dashboard.
+"""The momento-keys app: wiring, app-wide bindings, the workers that keep the keys current.
 
-The App receives its services (a Keeper: store, vault, settings) and its clock
-from a factory (tui.factory), so the CLI, the tests, the screenshot script and
-the benchmarks build it the same way. Blocking work runs in thread workers;
-their results come back as messages or via call_from_thread.
+The App receives its services (``tui.services.context.Services``: keeper, store, vault,
+settings, clock, the Momento client's factory) from one factory (tui.factory), so the
+CLI, the tests, the screenshot script and the benchmarks build it the same way, and
+exposes them to every screen as ``app.services``. Screens navigate through the actions
+here (``action_open_detail(id)``, ``action_rotate(id)``…), answer through ``dismiss`` or
+messages (tui.messages), and never import each other. Blocking work runs in thread
+workers (``safe_work``: errors are shown, never fatal); their results come back as
+messages or callbacks on the main thread.
 """
 
 from __future__ import annotations
 
 import gc
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Vertical
-from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Header, Input, Static
 
-from .core.model import KeyRecord, Status
-from .core.policy import GLYPHS, LABELS
+from .commands import KeysCommands
+from .copying import SecretCopying
+from .core.model import KeyRecord, KeyType
 from .core.roster import Roster, RosterBands, RosterRow, RowsView
-from .services.clipboard import SystemClipboard
-from .services.keeper import Keeper, KeeperError
+from .messages import KeysChanged, RecordsLoaded, VaultChecked
+from .screens.base import KeysBase, on_ui, report, safe_work
+from .screens.dashboard import Dashboard
+from .services.context import Services
+from .services.keeper import Keeper
 from .services.memory import release_free_memory
 from .services.store import StoreError
-from .services.vault import Health, VaultError
-from .widgets.key_table import SORTS, KeyTable, KeyTableHeader
-from .widgets.summary import SummaryLine
-from .widgets.footer import KeysFooter
+from .services.vault import Health
+from .widgets.key_table import KeyTable
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["KeysChanged", "MomentoKeysApp", "RecordsLoaded", "VaultChecked"]
 
 POLL_SECONDS = 2.0
 SYNC_LOAD_MAX = 20_000  # keys read before the first paint (about 0.1 s); more load in a worker
 REMINDER_POLL_SECONDS = 30.0
-REVEAL_SECONDS = 20
+
+# Actions that change something: refused in read-only mode (bindings show them disabled).
+WRITE_ACTIONS = frozenset({
+    "import_key", "new_key", "edit_selected", "delete_selected", "copy_selected", "rotate_selected",
+    "open_import", "open_wizard", "edit", "delete", "copy", "rotate",
+})
 
 
 @contextmanager
@@ -55,182 +67,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class RecordsLoaded(Message):
-    def __init__(self, roster: Roster, version: int | None) -> None:
-        super().__init__()
-        self.roster = roster
-        self.version = version
-
-
-class VaultChecked(Message):
-    pass
-
-
-class KeysCommands(Provider):
-    """Command palette entries for the dashboard's actions."""
-
-    def _commands(self) -> list[tuple[str, str, str]]:
-        app = self.app
-        assert isinstance(app, MomentoKeysApp)
-        items = [
-            ("Filter keys", "Type to filter by name, region, kind, notes or tags", "filter"),
-            ("Sort by expiry", "Soonest expiry first", "sort('expiry')"),
-            ("Sort by status", "Worst status first", "sort('status')"),
-            ("Sort by name", "Alphabetical", "sort('name')"),
-            ("Show details of the selected key", "Metadata, permissions, events, secret", "open_selected"),
-            ("Reminders", "Due first: snooze, dismiss, open the key, rotate", "reminders"),
-            ("Timeline", "Expiries and reminders over the next 90 days, week by week", "timeline"),
-            ("Help", "Keys, status bands and CLI exit codes", "help"),
-            ("Reload keys", "Read the database again", "reload"),
-        ]
-        if not app.readonly:
-            items += [
-                ("Generate a new key (wizard)", "Fine-grained key or short-lived token, step by step", "new_key"),
-                ("Import a key", "Paste a key or give the path of the console's Download JSON", "import_key"),
-                ("Edit the selected key", "Name, notes, tags, thresholds", "edit_selected"),
-                ("Delete the selected key", "Removes its record and its keyring entry", "delete_selected"),
-                ("Copy the selected key", "To the clipboard, cleared after a while", "copy_selected"),
-                ("Rotate the selected key", "Refresh it through Momento, or replace it by hand", "rotate_selected"),
-            ]
-        return items
-
-    async def discover(self) -> Hits:
-        for title, help_text, action in self._commands():
-            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, action in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action), help=help_text)
-
-
-class Dashboard(Screen):
-    """The table of keys, the filter, the summary line and the storage banner."""
-
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("n", "new_key", "New key", id="new_key"),
-        Binding("i", "import_key", "Import", id="import"),
-        Binding("r", "reminders", "Reminders", id="reminders"),
-        Binding("R", "rotate_selected", "Rotate", id="rotate"),
-        Binding("t", "timeline", "Timeline", show=False, id="timeline"),
-        Binding("e", "edit_selected", "Edit", show=False, id="edit"),
-        Binding("d,delete", "delete_selected", "Delete", show=False, id="delete"),
-        Binding("c", "copy_selected", "Copy key", show=False, id="copy"),
-        Binding("s", "cycle_sort", "Sort", show=False, id="sort"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
-        Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        app = self.app
-        assert isinstance(app, MomentoKeysApp)
-        yield Header()
-        yield Static("", id="banner")
-        # The summary sits right above the table: it changes about as often as the
-        # countdowns, and Textual repaints the span between changed regions.
-        yield SummaryLine(id="summary")
-        yield Input(placeholder="Filter: name, region, kind, notes, tags…  (Enter: back to the table, Esc: clear)",
-                    id="filter")
-        with Vertical(id="table-box"):
-            yield KeyTableHeader(id="table-header")
-            yield KeyTable(app.keeper.clock, id="keys")
-            yield Static(EMPTY_TEXT, id="empty")
-        yield KeysFooter()
-
-    def on_mount(self) -> None:
-        self.query_one(KeyTable).focus()
-        self.app.start()  # type: ignore[attr-defined]
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        app = self.app
-        if isinstance(app, MomentoKeysApp) and app.readonly and action in WRITE_ACTIONS:
-            return False
-        return True
-
-    # ---- filter ------------------------------------------------------------------
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.value or box.display:
-            box.value = ""
-            box.display = False
-            self.query_one(KeyTable).focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(KeyTable).set_filter(event.value)
-        self.app.refresh_summary()  # type: ignore[attr-defined]
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
-        box = self.query_one("#filter", Input)
-        if not box.value:
-            box.display = False
-        self.query_one(KeyTable).focus()
-
-    def action_cycle_sort(self) -> None:
-        table = self.query_one(KeyTable)
-        table.set_sort(SORTS[(SORTS.index(table.sort) + 1) % len(SORTS)])
-        self.app.refresh_summary()  # type: ignore[attr-defined]
-        self.notify(f"Sorted by {table.sort}", timeout=2)
-
-    # Delegate to the app, which owns the records and workers.
-    def action_import_key(self) -> None:
-        self.app.action_import_key()  # type: ignore[attr-defined]
-
-    def action_new_key(self) -> None:
-        self.app.action_new_key()  # type: ignore[attr-defined]
-
-    def action_reminders(self) -> None:
-        self.app.action_reminders()  # type: ignore[attr-defined]
-
-    def action_timeline(self) -> None:
-        self.app.action_timeline()  # type: ignore[attr-defined]
-
-    def action_rotate_selected(self) -> None:
-        self.app.action_rotate_selected()  # type: ignore[attr-defined]
-
-    def action_edit_selected(self) -> None:
-        self.app.action_edit_selected()  # type: ignore[attr-defined]
-
-    def action_delete_selected(self) -> None:
-        self.app.action_delete_selected()  # type: ignore[attr-defined]
-
-    def action_copy_selected(self) -> None:
-        self.app.action_copy_selected()  # type: ignore[attr-defined]
-
-    def action_reload(self) -> None:
-        self.app.action_reload()  # type: ignore[attr-defined]
-
-    @on(KeyTable.Opened)
-    def _open(self, event: KeyTable.Opened) -> None:
-        self.app.open_detail(event.record)  # type: ignore[attr-defined]
-
-
-EMPTY_TEXT = """[b]No Momento keys tracked yet.[/b]
-
-Press [b]i[/b] to import one: paste the key, or give the path of the
-JSON file the Momento console's [i]Download JSON[/i] button saved.
-Press [b]n[/b] to generate a scoped, expiring key with the wizard
-(it needs a super-user key to act with).
-
-From a shell:  [b]momento-keys import --name "orders-api prod" --file key.json[/b]
-
-Keys are made in the Momento console (console.gomomento.com → API keys).
-Secrets go to your OS keyring; this tool's database keeps only metadata.
-Press [b]?[/b] for help, [b]ctrl+p[/b] for all commands."""
-
-WRITE_ACTIONS = {"import_key", "new_key", "edit_selected", "delete_selected", "copy_selected", "rotate_selected"}
-
-
-class MomentoKeysApp(App):
+class MomentoKeysApp(SecretCopying):
     """Every tracked Momento key, with a live countdown to expiry."""
 
     TITLE = "momento-keys"
@@ -242,26 +79,30 @@ class MomentoKeysApp(App):
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
-    def __init__(self, keeper: Keeper, *, readonly: bool = False, watch_interval: float = POLL_SECONDS,
-                 tick: bool = True, api_factory=None) -> None:
+    def __init__(self, services: Services | Keeper, *, readonly: bool = False, api_factory=None,
+                 watch_interval: float = POLL_SECONDS, tick: bool = True) -> None:
         super().__init__()
-        self.keeper = keeper
-        # Builds the Momento API client (tests point it at a local fake server).
-        self.api_factory = api_factory
-        self.readonly = readonly or keeper.store.readonly
-        self.roster = Roster([], keeper.settings.thresholds)
+        if isinstance(services, Keeper):  # (a keeper alone: the services around it)
+            services = Services(services, api_factory=api_factory)
+        elif api_factory is not None:
+            services = replace(services, api_factory=api_factory)
+        readonly = readonly or services.readonly or services.store.readonly
+        if readonly != services.readonly:
+            services = replace(services, readonly=readonly)
+        self.services = services
+        self.roster = Roster([], services.settings.thresholds)
         self.bands = RosterBands(self.roster, 0)
         self.reminders_due = 0
-        self.clipboard_tool = SystemClipboard()
         self._watch_interval = watch_interval
         self._tick_enabled = tick
         self._data_version: int | None = None
         self._loaded = False
-        self._copy_generation = 0
-        self._table: KeyTable | None = None  # the dashboard's, looked up once (a DOM query per tick costs
-        self._summary: SummaryLine | None = None  # more than the tick's own work)
-        if keeper.settings.bindings:
-            self.set_keymap(keeper.settings.bindings)
+        if services.settings.bindings:
+            self.set_keymap(services.settings.bindings)
+
+    @property
+    def readonly(self) -> bool:
+        return self.services.readonly
 
     # ---- start up ----------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -276,14 +117,18 @@ class MomentoKeysApp(App):
         # Up to SYNC_LOAD_MAX keys are read right here, so the first frame shows them:
         # a worker would share the one interpreter lock with the painting of an empty
         # dashboard, and take longer. More keys load in a worker, the UI live meanwhile.
+        store = self.services.store
         try:
-            small = self.keeper.store.count() <= SYNC_LOAD_MAX
+            small = store.count() <= SYNC_LOAD_MAX
         except StoreError:
             small = False  # the worker reports it
         if small:
-            self._load()
+            try:
+                self._load()
+            except StoreError as exc:
+                report(self, "Database", exc)
         else:
-            self.sub_title = "loading…"
+            self.dashboard.sub_title = "loading…"
             self.load_records()
         if self._tick_enabled:
             self.set_interval(1.0, self.tick, name="countdown")
@@ -299,9 +144,17 @@ class MomentoKeysApp(App):
 
     @property
     def table(self) -> KeyTable:
-        if self._table is None:
-            self._table = self.dashboard.query_one(KeyTable)
-        return self._table
+        return self.dashboard.table
+
+    @property
+    def _dashboard_up(self) -> Dashboard | None:
+        """The dashboard, unless it is going away: while the app shuts down, its timers and
+        workers may still report, and the dashboard's widgets are gone."""
+        stack = self.screen_stack
+        dashboard = stack[0] if stack else None
+        if isinstance(dashboard, Dashboard) and dashboard.is_running and dashboard.is_attached:
+            return dashboard
+        return None
 
     @property
     def records(self) -> RowsView:
@@ -313,108 +166,33 @@ class MomentoKeysApp(App):
         i = self.roster.index_of(record_id)
         return None if i is None else self.roster.row(i)
 
+    def _screens(self) -> list[KeysBase]:
+        """The screens above the dashboard that are set up (the tick and reloads reach only them)."""
+        return [s for s in self.screen_stack[1:] if isinstance(s, KeysBase) and s.ready]
+
     # ---- records ---------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="load")
+    @safe_work("Database", group="load", exclusive=True)
     def load_records(self) -> None:
         self._load()  # (the recount that follows gives the freed memory back)
 
-    def _load(self) -> bool:
+    def _load(self) -> None:
         """Read every key (in a worker, or at start on the main thread) and post them."""
-        try:
-            version = self.keeper.store.data_version()
-            with gc_paused():  # ~40% of a roster's build is the cyclic collector otherwise
-                roster = self.keeper.store.roster(self.keeper.settings.thresholds)
-        except StoreError as exc:
-            if threading.current_thread() is threading.main_thread():
-                self.notify(str(exc), title="Database", severity="error", timeout=15)
-            else:
-                self.call_from_thread(self.notify, str(exc), title="Database", severity="error", timeout=15)
-            return False
+        store = self.services.store
+        version = store.data_version()
+        with gc_paused():  # ~40% of a roster's build is the cyclic collector otherwise
+            roster = store.roster(self.services.settings.thresholds)
         self.post_message(RecordsLoaded(roster, version))
-        return True
 
-    @work(thread=True, exclusive=True, group="maintain")
-    def maintain(self) -> None:
-        """At start, after the rows are on screen: reminder schedules up to date,
-        ended grace windows retired, interrupted rotations resumed; then announce
-        what is due."""
-        notes: list[str] = []
-        changed = False
-        try:
-            changed = self.keeper.schedule_all() > 0
-            for r in self.keeper.retire_expired_previous():
-                notes.append(f"Retired {r.name!r}: its grace window ended")
-                changed = True
-            if self.keeper.store.open_rotations():  # only then load the Momento client
-                for outcome in self.rotator().resume():
-                    notes.append(outcome if isinstance(outcome, str) else f"Resumed an interrupted rotation: "
-                                                                          f"{outcome.summary()}")
-                    changed = True
-            due, names = self.keeper.store.due_summary(int(self.keeper.clock.now()), names=4)
-        except Exception as exc:  # never block the dashboard on maintenance
-            self.call_from_thread(self.notify, f"Could not update reminders: {exc}", severity="warning")
-            due, names = 0, []
-        if changed:
-            self.call_from_thread(self.load_records)
-        self.call_from_thread(self._set_reminders_due, due)
-        for note in notes:
-            self.call_from_thread(self.notify, note, timeout=10)
-        if due:
-            more = "" if len(names) >= due else f" and {due - len(names)} more"
-            self.call_from_thread(self.notify, f"{due} reminder{'s' if due != 1 else ''} due: "
-                                  f"{', '.join(names)}{more}. Press r to see them.", title="Reminders",
-                                  severity="warning", timeout=15)
-
-    def rotator(self):
-        from .services.rotation import Rotator
-
-        factory = self.api_factory
-        if factory is None:
-            from .services.momento import MomentoApi
-
-            factory = MomentoApi.from_env
-        return Rotator(self.keeper, factory)
-
-    def rotate(self, record: KeyRecord | RosterRow) -> None:
-        if self.readonly:
-            return
-        from .screens.rotate import RotateScreen
-
-        try:  # the whole record: a rotation carries its permissions over
-            record = self.keeper.store.get(record.id)  # type: ignore[arg-type]
-        except StoreError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.push_screen(RotateScreen(record))
-
-    def action_rotate_selected(self) -> None:
-        record = self.selected()
-        if record is not None:
-            self.rotate(record)
-
-    def action_reminders(self) -> None:
-        from .screens.reminders import RemindersScreen
-
-        if not isinstance(self.screen, RemindersScreen):
-            self.push_screen(RemindersScreen())
-
-    def action_timeline(self) -> None:
-        from .screens.timeline import TimelineScreen
-
-        if not isinstance(self.screen, TimelineScreen):
-            self.push_screen(TimelineScreen())
+    def on_keys_changed(self, _: KeysChanged) -> None:
+        self.update_banner()  # (an import may have allowed an insecure keyring)
+        self.load_records()
 
     def on_records_loaded(self, message: RecordsLoaded) -> None:
         self.roster = message.roster
         self._data_version = message.version
-        self.table.set_roster(self.roster)
-        shown = len(self.roster) > 0
-        self.dashboard.query_one("#empty").display = not shown
-        self.dashboard.query_one("#table-header").display = shown
-        self.table.display = shown
-        if shown and self.dashboard.focused is None:
-            self.table.focus()
-
+        if (dashboard := self._dashboard_up) is None:
+            return
+        dashboard.show_roster(self.roster)
         first = not self._loaded
         self._loaded = True
         self.refresh_title()
@@ -422,53 +200,84 @@ class MomentoKeysApp(App):
         # The rows reach the screen first; counting them, and on the first load the
         # upkeep and the keyring probe, would compete with that frame for the CPU.
         self.call_after_refresh(self._after_load, first)
-        for screen in self.screen_stack[1:]:
-            if hasattr(screen, "records_changed"):
-                screen.records_changed()
+        for screen in self._screens():
+            screen.records_changed()
 
     def _after_load(self, first: bool) -> None:
         self.recount()
         self.count_reminders()
-        if first and not self.readonly and not self.keeper.store.readonly:
-            self.maintain()
         if first and not self.readonly:
+            self.maintain()
             self.check_vault()
+
+    @safe_work("Reminders", group="maintain", exclusive=True)
+    def maintain(self) -> None:
+        """At start, after the rows are on screen: reminder schedules up to date,
+        ended grace windows retired, interrupted rotations resumed; then announce
+        what is due."""
+        keeper = self.services.keeper
+        notes: list[str] = []
+        changed = False
+        try:
+            changed = keeper.schedule_all() > 0
+            for r in keeper.retire_expired_previous():
+                notes.append(f"Retired {r.name!r}: its grace window ended")
+                changed = True
+            if keeper.store.open_rotations():  # only then load the Momento client
+                for outcome in self.services.rotator.resume():
+                    notes.append(outcome if isinstance(outcome, str) else f"Resumed an interrupted rotation: "
+                                                                          f"{outcome.summary()}")
+                    changed = True
+            due, names = keeper.store.due_summary(int(keeper.clock.now()), names=4)
+        except Exception as exc:
+            report(self, "Reminders", exc)
+            due, names = 0, []
+        if changed:
+            on_ui(self, self.load_records)
+        on_ui(self, self._set_reminders_due, due)
+        for note in notes:
+            on_ui(self, self.notify, note, timeout=10)
+        if due:
+            more = "" if len(names) >= due else f" and {due - len(names)} more"
+            on_ui(self, self.notify, f"{due} reminder{'s' if due != 1 else ''} due: {', '.join(names)}{more}. "
+                  "Press r to see them.", title="Reminders", severity="warning", timeout=15)
 
     def poll_changes(self) -> None:
         """Pick up changes other processes (the CLI, another dashboard) committed."""
-        if not self._loaded:
-            return
-        self._poll_worker()
+        if self._loaded:
+            self._poll_worker()
 
-    @work(thread=True, exclusive=True, group="poll")
+    @safe_work("Database", group="poll", exclusive=True)
     def _poll_worker(self) -> None:
         try:
-            version = self.keeper.store.data_version()
+            version = self.services.store.data_version()
         except StoreError:
-            return
+            return  # busy or gone for a moment: the next poll, 2 s on, asks again (no notice per poll)
         if version != self._data_version:
-            self.call_from_thread(self.load_records)
+            on_ui(self, self.load_records)
 
     def action_reload(self) -> None:
         self.load_records()
 
-    @work(thread=True, exclusive=True, group="summary")
+    @safe_work("Database", group="summary", exclusive=True)
     def recount(self) -> None:
         """Rebuild the band counts (O(n): after a load, and hourly) off the main thread;
         after a load, also the filter's text."""
         roster = self.roster
-        bands = RosterBands(roster, self.keeper.clock.now())
-        self.call_from_thread(self._set_bands, roster, bands)
+        bands = RosterBands(roster, self.services.clock.now())
+        on_ui(self, self._set_bands, roster, bands)
         if not roster.searchable:
             try:
-                if self.keeper.store.add_search_text(roster):
-                    self.call_from_thread(self._searchable, roster)
+                if self.services.store.add_search_text(roster):
+                    on_ui(self, self._searchable, roster)
             except StoreError:
                 pass  # the filter keeps to names, kinds and regions until the next load
         release_free_memory()  # what building these took, and the replaced roster after a reload
 
     def _searchable(self, roster: Roster) -> None:
         """Notes, tags and providers can be searched now: filter again if a filter is typed."""
+        if self._dashboard_up is None:
+            return
         table = self.table
         if roster is self.roster and table.filter_text:
             table.set_filter(table.filter_text)
@@ -479,13 +288,13 @@ class MomentoKeysApp(App):
             self.bands = bands
             self.refresh_summary()
 
-    @work(thread=True, exclusive=True, group="reminders-count")
+    @safe_work("Reminders", group="reminders-count", exclusive=True)
     def count_reminders(self) -> None:
         try:
-            due = self.keeper.store.due_count(int(self.keeper.clock.now()))
+            due = self.services.store.due_count(int(self.services.clock.now()))
         except StoreError:
-            return
-        self.call_from_thread(self._set_reminders_due, due)
+            return  # polled every 30 s: the next count says it
+        on_ui(self, self._set_reminders_due, due)
 
     def _set_reminders_due(self, due: int) -> None:
         if due != self.reminders_due:
@@ -493,50 +302,22 @@ class MomentoKeysApp(App):
             self.refresh_summary()
 
     def refresh_summary(self) -> None:
-        """The summary line: counts per band, reminders due, filter, sort, where secrets live.
-        Only this one line repaints (no layout, no header churn)."""
-        c = self.bands.counts
-        total = self.bands.total
-        if self.bands.roster is self.roster:
-            parts = [(f"{total} key{'s' if total != 1 else ''}", False)]
-        else:  # just loaded: the counts follow in a moment
-            parts = [("counting keys…", False)]
-        if self.reminders_due:
-            parts.append((f"{self.reminders_due} reminder{'s' if self.reminders_due != 1 else ''} due", True))
-        for status in (Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER, Status.UNKNOWN):
-            if c.get(status) and self.bands.roster is self.roster:
-                parts.append((f"{GLYPHS[status]} {c[status]} {LABELS[status].lower()}", False))
-        table = self.table
-        if table.filter_text:
-            parts.append((f"{len(table.order)} of {len(self.roster)} shown", False))
-        parts.append((f"sorted by {table.sort}", False))
-        if self._summary is None or not self._summary.is_attached:
-            self._summary = next(iter(self.dashboard.query("#summary").results(SummaryLine)), None)
-        if self._summary is not None:  # (none while shutting down)
-            self._summary.set_parts(parts)
+        if (dashboard := self._dashboard_up) is not None:
+            dashboard.refresh_summary()
 
     def refresh_title(self) -> None:
-        """The header: how many keys, and where their secrets live (changes rarely)."""
-        n = len(self.roster)
-        vault = self.keeper.vault.status
-        if self.readonly:
-            where = "READ-ONLY (keyring not used)"
-        elif vault.health is Health.SECURE:
-            where = f"secrets: {vault.description}"
-        elif vault.health is Health.UNCHECKED:
-            where = "checking the keyring…"
-        else:
-            where = "secrets NOT stored"
-        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
+        if (dashboard := self._dashboard_up) is not None:
+            dashboard.refresh_title()
 
     # ---- time ---------------------------------------------------------------------------
     def tick(self) -> None:
         """Once a second: repaint the visible countdowns; recount only when a band changes."""
-        self.table.tick()
-        for screen in self.screen_stack[1:]:
-            if hasattr(screen, "tick"):
-                screen.tick()
-        now = self.keeper.clock.now()
+        if (dashboard := self._dashboard_up) is None:
+            return
+        dashboard.table.tick()
+        for screen in self._screens():
+            screen.tick()
+        now = self.services.clock.now()
         if self.bands.stale(now):
             if self.bands.roster is self.roster:  # (a recount is already on its way otherwise)
                 self.recount()
@@ -544,115 +325,170 @@ class MomentoKeysApp(App):
             self.refresh_summary()
 
     # ---- keyring --------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="vault")
+    @safe_work("Keyring", group="vault", exclusive=True)
     def check_vault(self) -> None:
-        self.keeper.vault.probe()
+        self.services.vault.probe()
         self.post_message(VaultChecked())
 
     def on_vault_checked(self, _: VaultChecked) -> None:
         self.update_banner()
         self.refresh_title()
-        status = self.keeper.vault.status
+        vault = self.services.vault
+        status = vault.status
         if status.health is Health.SECURE:
             return
-        if self.keeper.vault.writable():
+        if vault.writable():
             self.notify(f"Secrets go to an insecure keyring ({status.description}): you allowed this",
                         title="Keyring", severity="warning", timeout=10)
         else:
             self.notify(status.summary(), title="Keyring", severity="warning", timeout=10)
 
     def update_banner(self) -> None:
-        banner = self.dashboard.query_one("#banner", Static)
-        status = self.keeper.vault.status
-        banner.remove_class("-warning", "-info")
-        if self.keeper.store.readonly and self.keeper.store.readonly_reason != "opened read-only":
-            banner.update(f"⚠ READ-ONLY: {self.keeper.store.readonly_reason}")
-            banner.add_class("-warning")
-            banner.display = True
-        elif self.readonly:
-            banner.update("READ-ONLY watch mode: no changes, the keyring is never touched")
-            banner.add_class("-info")
-            banner.display = True
-        elif status.health in (Health.BROKEN, Health.INSECURE) and not self.keeper.vault.writable():
-            summary = status.summary()
-            extra = f" — {status.detail}" if status.detail and status.detail not in summary else ""
-            banner.update(f"⚠ {summary}{extra}. Run `momento-keys doctor` for a fix.")
-            banner.add_class("-warning")
-            banner.display = True
-        elif status.health is Health.INSECURE:
-            banner.update(f"⚠ Secrets go to an INSECURE keyring ({status.description}): you allowed this")
-            banner.add_class("-warning")
-            banner.display = True
-        else:
-            banner.display = False
+        if (dashboard := self._dashboard_up) is not None:
+            dashboard.update_banner()
 
-    # ---- actions --------------------------------------------------------------------------
-    def selected(self) -> KeyRecord | None:
-        """The whole record of the key on screen: the detail view's, or the table's current row."""
-        if self.screen is not self.dashboard and hasattr(self.screen, "record"):
-            return self.screen.record  # type: ignore[attr-defined]
-        record_id = self.table.current_id
+    # ---- text, never markup ------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Textual's notify, with the message taken as text unless told otherwise: our
+        messages hold key names, notes and server messages."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_help_quit(self) -> None:
+        self.notify("Press q or ctrl+q to quit", title="Do you want to quit?")
+
+    # ---- navigation: actions with arguments -----------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.readonly and action in WRITE_ACTIONS)
+
+    def _opening(self) -> bool:
+        """A screen is still opening: keys that arrive meanwhile (a fast typist, key repeat)
+        open nothing more, so screens never pile up half-built."""
+        screen = self.screen
+        return isinstance(screen, KeysBase) and not screen.ready
+
+    def _open(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
+        if not self._opening():
+            self.push_screen(screen, callback)
+
+    def _record(self, record_id: int | None) -> KeyRecord | None:
+        """The whole record of a listed key (the list holds a few fields of each): one row read."""
         if record_id is None:
             return None
         try:
-            return self.keeper.store.get(record_id)
+            return self.services.store.get(record_id)
         except StoreError as exc:
-            self.notify(str(exc), severity="error")
+            report(self, "Database", exc)
             return None
 
-    def open_detail(self, record: KeyRecord | RosterRow) -> None:
+    def action_open_detail(self, record_id: int) -> None:
         from .screens.detail import DetailScreen
 
-        try:  # the list holds a few fields of each key; the detail view shows everything
-            record = self.keeper.store.get(record.id)  # type: ignore[arg-type]
-        except StoreError as exc:
-            self.notify(str(exc), severity="error")
+        if self._opening():
             return
-        self.push_screen(DetailScreen(record))
+        record = self._record(record_id)
+        if record is not None:
+            self._open(DetailScreen(record))
 
     def action_open_selected(self) -> None:
-        record = self.table.current
-        if record is not None:
-            self.open_detail(record)
+        record_id = self.table.current_id
+        if record_id is not None:
+            self.action_open_detail(record_id)
+
+    def action_open_import(self, replaces_id: int | None = None, key_type: str = "") -> None:
+        """The import dialog; ``replaces_id``: the key the imported one replaces (a manual
+        rotation); ``key_type``: the type to preselect."""
+        if self.readonly:
+            return
+        from .screens.import_key import ImportScreen
+
+        replaces = self._record(replaces_id)
+        if replaces_id is not None and replaces is None:
+            return
+        kind = KeyType(key_type) if key_type else (replaces.key_type if replaces else KeyType.UNKNOWN)
+        title = "Import the super-user key from the console" if kind is KeyType.SUPER_USER and not replaces else None
+        self._open(ImportScreen(key_type=kind, replaces=replaces, title=title))
+
+    def action_import_key(self) -> None:
+        self.action_open_import()
+
+    def action_open_wizard(self, replaces_id: int | None = None) -> None:
+        """The generation wizard; ``replaces_id``: the key the new one replaces."""
+        if self.readonly:
+            return
+        from .screens.wizard import WizardScreen
+
+        replaces = self._record(replaces_id)
+        if replaces_id is not None and replaces is None:
+            return
+        # Whatever the wizard stored (a new key, a super-user key tracked at sign-in), the
+        # list reloads when it closes.
+        self._open(WizardScreen(replaces=replaces), lambda _record: self.load_records())
+
+    def action_new_key(self) -> None:
+        self.action_open_wizard()
+
+    def action_rotate(self, record_id: int) -> None:
+        if self.readonly:
+            return
+        from .screens.rotate import RotateScreen
+
+        record = self._record(record_id)  # the whole record: a rotation carries its permissions over
+        if record is None:
+            return
+
+        def then(choice: Literal["import", "wizard"] | None) -> None:
+            if choice == "import":
+                self.action_open_import(record_id)
+            elif choice == "wizard":
+                self.action_open_wizard(record_id)
+
+        self._open(RotateScreen(record), then)
+
+    def action_rotate_selected(self) -> None:
+        if (record_id := self.table.current_id) is not None:
+            self.action_rotate(record_id)
+
+    def action_reminders(self) -> None:
+        from .screens.reminders import RemindersScreen
+
+        if not isinstance(self.screen, RemindersScreen):
+            self._open(RemindersScreen())
+
+    def action_timeline(self) -> None:
+        from .screens.timeline import TimelineScreen
+
+        if not isinstance(self.screen, TimelineScreen):
+            self._open(TimelineScreen())
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self._open(HelpScreen())
 
     def action_filter(self) -> None:
         if self.screen is self.dashboard:
             self.dashboard.action_filter()
 
     def action_sort(self, sort: str) -> None:
-        self.table.set_sort(sort)
-        self.refresh_summary()
+        self.dashboard.set_sort(sort)
 
-    def action_import_key(self) -> None:
+    def action_edit(self, record_id: int) -> None:
         if self.readonly:
-            return
-        from .screens.import_key import ImportScreen
-
-        self.push_screen(ImportScreen())
-
-    def action_new_key(self) -> None:
-        if self.readonly:
-            return
-        from .screens.wizard import WizardScreen
-
-        self.push_screen(WizardScreen())
-
-    def action_edit_selected(self) -> None:
-        record = self.selected()
-        if self.readonly or record is None:
             return
         from .screens.edit import EditScreen
 
-        self.push_screen(EditScreen(record))
+        record = self._record(record_id)
+        if record is not None:
+            self._open(EditScreen(record))
 
-    def action_delete_selected(self) -> None:
-        record = self.selected()
+    def action_edit_selected(self) -> None:
+        if (record_id := self.table.current_id) is not None:
+            self.action_edit(record_id)
+
+    def action_delete(self, record_id: int) -> None:
+        record = self._record(record_id)
         if self.readonly or record is None:
             return
         from .widgets.confirm import ConfirmScreen
@@ -668,57 +504,31 @@ class MomentoKeysApp(App):
             if yes:
                 self.delete_record(record)
 
-        self.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
+        self._open(ConfirmScreen(question, yes="Delete", danger=True), done)
 
-    @work(thread=True, group="write")
+    def action_delete_selected(self) -> None:
+        if (record_id := self.table.current_id) is not None:
+            self.action_delete(record_id)
+
+    @safe_work("Delete", group="write")
     def delete_record(self, record: KeyRecord) -> None:
-        try:
-            self.keeper.delete(record)
-        except (StoreError, KeeperError) as exc:
-            self.call_from_thread(self.notify, f"{record.name}: not deleted: {exc}", severity="error")
-            return
-        self.call_from_thread(self._after_delete, record)
+        self.services.keeper.delete(record)
+        on_ui(self, self._after_delete, record)
 
     def _after_delete(self, record: KeyRecord) -> None:
-        from .screens.detail import DetailScreen
-
-        if isinstance(self.screen, DetailScreen) and self.screen.record.id == record.id:
+        screen = self.screen
+        if isinstance(screen, KeysBase) and screen.key_id == record.id:
             self.pop_screen()
         self.notify(f"Deleted {record.name!r}" + (" and its keyring entry" if record.secret_stored else ""))
         self.load_records()
 
-    def action_copy_selected(self) -> None:
-        record = self.selected()
+    # ---- copying a key -------------------------------------------------------------------------
+    def action_copy(self, record_id: int) -> None:
+        record = self._record(record_id)
         if self.readonly or record is None:
             return
         self.copy_secret(record)
 
-    @work(thread=True, group="secret")
-    def copy_secret(self, record: KeyRecord) -> None:
-        try:
-            value = self.keeper.secret(record, why="copied")
-        except (KeeperError, StoreError, VaultError) as exc:
-            self.call_from_thread(self.notify, str(exc), title="Copy", severity="error")
-            return
-        system = self.clipboard_tool.copy(value)
-        self.call_from_thread(self._copied, record, value, system)
-
-    def _copied(self, record: KeyRecord, value: str, system: bool) -> None:
-        self.copy_to_clipboard(value)
-        self._copy_generation += 1
-        generation = self._copy_generation
-        clear = self.keeper.settings.clipboard_clear_seconds
-        how = f"system clipboard ({self.clipboard_tool.name}) and terminal (OSC 52)" if system else "terminal clipboard (OSC 52; works where your terminal allows it)"
-        tail = f"; it will be cleared in {clear}s" if clear else ""
-        self.notify(f"Copied the key of {record.name!r} to the {how}{tail}", title="Copied")
-        if clear:
-            self.set_timer(clear, partial(self._clear_clipboard, record.name, value, generation, system))
-
-    def _clear_clipboard(self, name: str, value: str, generation: int, system: bool) -> None:
-        if generation != self._copy_generation:
-            return  # a newer copy replaced it; that one clears itself
-        if self.clipboard == value:
-            self.copy_to_clipboard("")
-        outcome = self.clipboard_tool.clear_if_holds(value) if system else "cleared (terminal clipboard)"
-        self.notify(f"Clipboard {outcome}: the key of {name!r} is no longer offered", timeout=4)
-
+    def action_copy_selected(self) -> None:
+        if (record_id := self.table.current_id) is not None:
+            self.action_copy(record_id)

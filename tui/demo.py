@@ -7,7 +7,6 @@ keys to the inspector but authenticate nowhere.
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 
@@ -55,10 +54,10 @@ def fake_v2_key(*, issued_at: int, expires_at: int | None, rng: random.Random | 
 
 
 def console_json(key: str, valid_until: int | None, refresh_token: str | None) -> str:
-    doc: dict = {"apiKey": key, "validUntil": valid_until or 0}
-    if refresh_token:
-        doc["refreshToken"] = refresh_token
-    return json.dumps(doc)
+    """The console's Download JSON for a demo key (the one writer: tui.services.recovery)."""
+    from .services.recovery import download_json
+
+    return download_json(key, refresh_token, valid_until, None)
 
 
 # A small, hand-picked set for screenshots and the --demo dashboard: one of

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
-from .app import MomentoKeysApp
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .app import POLL_SECONDS, MomentoKeysApp
 from .core.clock import Clock, SystemClock
 from .services.config import Settings
+from .services.context import Services
 from .services.keeper import Keeper
 from .services.store import Store
 from .services.vault import Vault
 
+if TYPE_CHECKING:
+    from .services.momento import MomentoClient
 
-def build_app(keeper: Keeper, *, readonly: bool = False, **kwargs) -> MomentoKeysApp:
-    return MomentoKeysApp(keeper, readonly=readonly, **kwargs)
+
+def build_services(keeper: Keeper, *, readonly: bool = False,
+                   api_factory: Callable[[], MomentoClient] | None = None) -> Services:
+    """What the app's screens reach as ``app.services``. ``api_factory`` builds the Momento
+    client (None: the real one, or the endpoint override from the environment)."""
+    return Services(keeper, api_factory=api_factory, readonly=readonly or keeper.store.readonly)
+
+
+def build_app(keeper: Keeper, *, readonly: bool = False, api_factory: Callable[[], MomentoClient] | None = None,
+              watch_interval: float = POLL_SECONDS, tick: bool = True) -> MomentoKeysApp:
+    """The dashboard over ``keeper``. ``tick=False`` and ``watch_interval=0`` stop its clocks
+    (tests and screenshots move time by hand)."""
+    return MomentoKeysApp(build_services(keeper, readonly=readonly, api_factory=api_factory),
+                          watch_interval=watch_interval, tick=tick)
 
 
 def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:", seed: int | None = None) -> Keeper:
     """A keeper over an in-memory database and keyring, filled with the showcase keys."""
     from .core.keys import inspect_text
-    from .demo import console_json, showcase  # demo keys are signed with PyJWT: load it only for the demo
+    from .demo import (  # demo keys are signed with PyJWT: load it only for the demo
+        console_json,
+        showcase,
+    )
     from .services.memory_keyring import MemoryKeyring
 
     clock = clock or SystemClock()
@@ -37,5 +58,9 @@ def demo_keeper(clock: Clock | None = None, *, path: str = ":memory:", seed: int
     return keeper
 
 
-def build_demo_app(clock: Clock | None = None, *, seed: int | None = None, **kwargs) -> MomentoKeysApp:
-    return build_app(demo_keeper(clock, seed=seed), **kwargs)
+def build_demo_app(clock: Clock | None = None, *, seed: int | None = None, readonly: bool = False,
+                   api_factory: Callable[[], MomentoClient] | None = None, watch_interval: float = POLL_SECONDS,
+                   tick: bool = True) -> MomentoKeysApp:
+    """The dashboard over the showcase keys (in memory; throwaway secrets)."""
+    return build_app(demo_keeper(clock, seed=seed), readonly=readonly, api_factory=api_factory,
+                     watch_interval=watch_interval, tick=tick)

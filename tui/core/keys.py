@@ -43,8 +43,8 @@ from typing import Any
 from .model import ExpirySource, Kind
 
 __all__ = [
-    "MAX_INPUT_CHARS",
     "CONSOLE_URL",
+    "MAX_INPUT_CHARS",
     "PUBLIC_REGIONS",
     "Inspection",
     "KeyFormatError",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from functools import cache
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
 from ..errors import ExitCode
 from .model import KeyRecord, Status, Thresholds
 from .policy import SEVERITY, countdown, status_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 @cache

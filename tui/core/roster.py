@@ -23,11 +23,11 @@ import json
 import re
 from array import array
 from bisect import bisect_right
-from itertools import accumulate
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
-from .model import KeyRecord, Kind, KeyType, Lifecycle, Status, Thresholds
+from .model import KeyRecord, KeyType, Kind, Lifecycle, Status, Thresholds
 from .policy import SEVERITY, band_changes, with_overrides
 
 NAN = float("nan")
@@ -146,9 +146,10 @@ class Roster:
                 if w is None and c is None:
                     th = default
                 else:
-                    th = t_cache.get((w, c))
-                    if th is None:
-                        th = t_cache[(w, c)] = with_overrides(default, w, c)
+                    cached = t_cache.get((w, c))
+                    if cached is None:
+                        cached = t_cache[(w, c)] = with_overrides(default, w, c)
+                    th = cached
                 w, c = band_changes(e, i, th)
                 add_exp(e)
                 add_warn(w)
@@ -203,7 +204,7 @@ class Roster:
     @classmethod
     def of(cls, records: Iterable[KeyRecord], thresholds: Thresholds) -> Roster:
         """A roster of these records (which must have ids), filter text included: for tests."""
-        records = sorted(records, key=lambda r: r.id)
+        records = sorted(records, key=lambda r: r.id or 0)
         roster = cls([[(r.id, r.name, KINDS.index(r.kind), KEY_TYPES.index(r.key_type), r.region, r.issued_at,
                         r.expires_at, r.expiry_source.value == "unknown", LIFECYCLES.index(r.lifecycle),
                         r.warning_seconds, r.critical_seconds) for r in records]], thresholds)
@@ -324,7 +325,7 @@ class RowsView(Sequence):
     def __len__(self) -> int:
         return len(self.order)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         if isinstance(i, slice):
             return [self.roster.row(j) for j in self.order[i]]
         return self.roster.row(self.order[i])

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-from textual import work
+from functools import partial
+
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
+from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import DataTable, Header, Static
 
 from ..core.model import Event, KeyRecord, Status
 from ..core.policy import GLYPHS, LABELS, countdown, status_of, thresholds_for
+from ..core.reminders import Reminder
 from ..core.report import iso_utc, local_time
-from ..services.keeper import KeeperError
-from ..services.store import StoreError
-from ..services.vault import VaultError
 from ..widgets.footer import KeysFooter
+from .base import KeysScreen, safe_work
 
 REVEAL_SECONDS = 20
 
@@ -33,9 +35,14 @@ def _hosts(endpoint: str | None) -> list[tuple[str, str]]:
     ]
 
 
-def _kv(rows: list[tuple[str, str]]) -> str:
-    width = max((len(k) for k, _ in rows), default=0)
-    return "\n".join(f"[dim]{k.rjust(width)}[/dim]  {escape(v)}" for k, v in rows)
+def _kv(rows: list[tuple[str, str]]) -> Content:
+    """Label and value lines, labels dimmed and aligned; values are text, never markup."""
+    width = max((cell_len(k) for k, _ in rows), default=0)
+    parts: list[str | tuple[str, str]] = []
+    for n, (k, v) in enumerate(rows):
+        parts += ["\n"] if n else []
+        parts += [(" " * (width - cell_len(k)) + k, "dim"), "  ", v]
+    return Content.assemble(*parts)
 
 
 def describe_permissions(perms: list[dict] | None) -> list[str]:
@@ -45,13 +52,18 @@ def describe_permissions(perms: list[dict] | None) -> list[str]:
         from ..core.permissions import describe, from_json
 
         return [describe(g) for g in from_json(perms)]
-    except Exception:  # an older/unknown shape: show it raw rather than fail
+    except Exception:
         return [str(p) for p in perms]
 
 
-class DetailScreen(Screen):
+EXPIRY_FROM = {"valid_until": "the generate/refresh response", "console_json": "the console's Download JSON",
+               "v2_metadata": "the key's metadata", "jwt_exp": "the token's exp claim",
+               "jwt_no_exp": "the token (it has no exp claim)", "user": "you", "unknown": "nothing: unknown"}
+
+
+class DetailScreen(KeysScreen[None]):
     BINDINGS = [
-        Binding("escape,backspace", "app.pop_screen", "Back", id="detail.back"),
+        Binding("escape,backspace", "leave", "Back", id="detail.back"),
         Binding("r", "reveal", "Reveal", id="detail.reveal"),
         Binding("c", "copy", "Copy key", id="detail.copy"),
         Binding("e", "edit", "Edit", id="detail.edit"),
@@ -63,11 +75,17 @@ class DetailScreen(Screen):
         super().__init__()
         self.record = record
         self.revealed: str | None = None
-        self._reveal_timer = None
+        self._reveal_timer: Timer | None = None
         self.events: list[Event] = []
         # Is the secret really in the keyring? None until checked (or when it cannot be:
         # read-only mode never touches the keyring; a locked keyring cannot say).
         self.secret_present: bool | None = None
+        self._thresholds_text = ""
+        self.sub_title = record.name  # (set before mounting: see MomentoKeysApp.refresh_title)
+
+    @property
+    def key_id(self) -> int | None:
+        return self.record.id
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -93,82 +111,95 @@ class DetailScreen(Screen):
             yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if getattr(self.app, "readonly", False) and action in ("reveal", "copy", "edit", "delete", "rotate"):
-            return False
-        return True
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.services.readonly and action in ("reveal", "copy", "edit", "delete", "rotate"))
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
         table.add_columns("when", "event", "detail")
-        self.sub_title = self.record.name
         self.render_all()
-        self.load_events()
+        self.load_related(self.record.id)
         self.check_secret()
 
     # ---- data --------------------------------------------------------------------
     def records_changed(self) -> None:
         """The app reloaded: take the fresh copy of this record (or leave if it is gone)."""
-        try:
-            fresh = self.app.keeper.store.get(self.record.id)  # type: ignore[attr-defined]
-        except StoreError:
-            fresh = None
-        if fresh is None:
-            self.app.notify(f"{self.record.name!r} was deleted elsewhere", severity="warning")
-            self.app.pop_screen()
-            return
-        self.record = fresh
-        self.render_all()
-        self.load_events()
-        self.check_secret()
+        self.load_related(self.record.id, fresh=True)
 
     def check_secret(self) -> None:
         """Look up (off the UI thread) whether the keyring still holds this key's secret."""
-        if not self.record.secret_stored or getattr(self.app, "readonly", False):
-            return
-        self._check_secret(self.record)
+        if self.record.secret_stored and not self.services.readonly:
+            self._check_secret(self.record)
 
-    @work(thread=True, exclusive=True, group="secret-presence")
+    @safe_work("Keyring", group="secret-presence", exclusive=True)
     def _check_secret(self, record: KeyRecord) -> None:
-        present = self.app.keeper.vault.presence(record.fingerprint)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._show_presence, record.id, present)
+        present = self.services.vault.presence(record.fingerprint)
+        self.from_worker(self._show_presence, record.id, present)
 
     def _show_presence(self, record_id: int | None, present: bool | None) -> None:
-        if record_id != self.record.id:
-            return
-        self.secret_present = present
-        self.render_secret()
+        if record_id == self.record.id:
+            self.secret_present = present
+            self.render_secret()
 
-    @work(thread=True, exclusive=True, group="events")
-    def load_events(self) -> None:
-        assert self.record.id is not None
-        store = self.app.keeper.store  # type: ignore[attr-defined]
-        try:
-            events = store.events(self.record.id)
-            reminders = store.reminders(key_id=self.record.id)
-            before, after = store.lineage(self.record.id)
-        except StoreError:
-            return
-        self.app.call_from_thread(self._show_events, events)
-        self.app.call_from_thread(self._show_related, reminders, before, after)
+    @safe_work("Database", group="events", exclusive=True)
+    def load_related(self, record_id: int | None, fresh: bool = False) -> None:
+        """Events, reminders and lineage of this key (and, after a reload, the key itself)."""
+        from ..services.store import StoreError
 
-    def _show_related(self, reminders, before: list[KeyRecord], after: list[KeyRecord]) -> None:
+        assert record_id is not None
+        store = self.services.store
+        record = None
+        if fresh:
+            try:
+                record = store.get(record_id)
+            except StoreError:
+                self.from_worker(self._gone, record_id)
+                return
+        events = store.events(record_id)
+        reminders = store.reminders(key_id=record_id)
+        before, after = store.lineage(record_id)
+        self.from_worker(self._show_related, record, events, reminders, before, after)
+
+    def _gone(self, record_id: int) -> None:
+        if record_id == self.record.id:
+            self.notify(f"{self.record.name!r} was deleted elsewhere", severity="warning")
+            self.dismiss()
+
+    def _show_related(self, record: KeyRecord | None, events: list[Event], reminders: list[Reminder],
+                      before: list[KeyRecord], after: list[KeyRecord]) -> None:
+        if record is not None:
+            if record.id != self.record.id:
+                return
+            self.record = record
+            self.sub_title = record.name
+            self.render_all()
+            self.check_secret()
+        self._show_events(events)
+        self._show_reminders(reminders)
+        self._show_lineage(before, after)
+
+    def _show_reminders(self, reminders: list[Reminder]) -> None:
         from ..core.reminders import message
 
-        now = self.app.keeper.clock.now()  # type: ignore[attr-defined]
-        if reminders:
-            lines = []
-            for rem in reminders:
-                state = rem.effective_state(now).value
-                lines.append(f"[b]{state.upper()}[/b] {rem.kind.value} · {local_time(rem.when())} — "
-                             f"{escape(message(rem, self.record, now))}")
-            self.query_one("#key-reminders", Static).update("\n".join(lines))
-        else:
-            self.query_one("#key-reminders", Static).update("[dim]none open[/dim]")
+        now = self.services.clock.now()
+        box = self.query_one("#key-reminders", Static)
+        if not reminders:
+            box.update(Content.styled("none open", "dim"))
+            return
+        lines = []
+        for rem in reminders:
+            state = rem.effective_state(now).value
+            lines.append(Content.assemble((state.upper(), "bold"), f" {rem.kind.value} · {local_time(rem.when())} — "
+                                          f"{message(rem, self.record, now)}"))
+        box.update(Content("\n").join(lines))
+
+    def _show_lineage(self, before: list[KeyRecord], after: list[KeyRecord]) -> None:
         r = self.record
+        now = self.services.clock.now()
         chain = [*before, r, *after]
+        box = self.query_one("#lineage", Static)
         if len(chain) == 1:
-            self.query_one("#lineage", Static).update("[dim]no rotations yet: R rotates this key[/dim]")
+            box.update(Content.styled("no rotations yet: R rotates this key", "dim"))
             return
         lines = []
         for i, k in enumerate(chain):
@@ -178,25 +209,24 @@ class DetailScreen(Screen):
                 left = k.expires_at - now
                 grace = (f" — grace window: works until {local_time(k.expires_at)} ({countdown(left)} left)"
                          if left > 0 else " — grace window over")
-            lines.append(f"{marker} {i + 1}. {escape(k.name)} {escape(f'[{k.lifecycle.value}]')} "
+            lines.append(f"{marker} {i + 1}. {k.name} [{k.lifecycle.value}] "
                          f"expires {local_time(k.expires_at)} · {k.fingerprint}{grace}")
-        self.query_one("#lineage", Static).update("\n".join(lines))
+        box.update(Text("\n".join(lines)))
 
     def _show_events(self, events: list[Event]) -> None:
         self.events = events
         table = self.query_one("#events", DataTable)
         table.clear()
         for e in events:
-            table.add_row(local_time(e.at), e.action, e.detail)
+            table.add_row(local_time(e.at), Text(e.action), Text(e.detail))
 
     # ---- rendering ------------------------------------------------------------------
     def _status(self) -> Status:
-        keeper = self.app.keeper  # type: ignore[attr-defined]
-        return status_of(self.record, keeper.clock.now(), keeper.settings.thresholds)
+        services = self.services
+        return status_of(self.record, services.clock.now(), services.settings.thresholds)
 
     def render_all(self) -> None:
         r = self.record
-        keeper = self.app.keeper  # type: ignore[attr-defined]
         self.query_one("#identity", Static).update(_kv([
             ("name", r.name),
             ("kind", r.kind.value + (" (disposable token)" if r.kind.value == "disposable" else "")),
@@ -211,16 +241,18 @@ class DetailScreen(Screen):
             ("region", f"{r.region} ({r.provider})" if r.region else "unknown (private cell or unrecognised host)"),
         ]))
         perms = describe_permissions(r.permissions)
+        permissions: Content | Text
         if perms:
-            text = "\n".join(f"• {escape(p)}" for p in perms)
+            permissions = Text("\n".join(f"• {p}" for p in perms))
         elif r.key_type.value == "super-user":
-            text = "everything: cache and topic data, cache management, and the auth API (super user)"
+            permissions = Text("everything: cache and topic data, cache management, and the auth API (super user)")
         else:
-            text = "[dim]not known: keys imported from elsewhere don't carry readable permissions[/dim]"
-        self.query_one("#permissions", Static).update(text)
+            permissions = Content.styled("not known: keys imported from elsewhere don't carry readable permissions",
+                                         "dim")
+        self.query_one("#permissions", Static).update(permissions)
         usage = [("notes", r.notes or "—"), ("tags", ", ".join(r.tags) or "—")]
         self.query_one("#usage", Static).update(_kv(usage))
-        t = thresholds_for(r, keeper.settings.thresholds)
+        t = thresholds_for(r, self.services.settings.thresholds)
         self._thresholds_text = f"warning at {countdown(t.warning_seconds)} or {t.warning_fraction:.0%} used, " \
                                 f"critical at {countdown(t.critical_seconds)} or {t.critical_fraction:.0%} used" + \
                                 (" (per-key)" if r.warning_seconds or r.critical_seconds else "")
@@ -229,7 +261,7 @@ class DetailScreen(Screen):
 
     def tick(self) -> None:
         r = self.record
-        now = self.app.keeper.clock.now()  # type: ignore[attr-defined]
+        now = self.services.clock.now()
         status = self._status()
         line = self.query_one("#status-line", Static)
         for s in Status:
@@ -242,16 +274,13 @@ class DetailScreen(Screen):
             left = f"expired {countdown(now - r.expires_at)} ago"
         else:
             left = f"{countdown(r.expires_at - now)} left"
-        line.update(f"{GLYPHS[status]} {LABELS[status]} · {escape(r.name)} · {left}")
+        line.update(Text(f"{GLYPHS[status]} {LABELS[status]} · {r.name} · {left}"))
         self.query_one("#expiry", Static).update(_kv([
             ("expires", local_time(r.expires_at, never="never" if r.never_expires else "unknown")
              + (f"  ({iso_utc(r.expires_at)})" if r.expires_at else "")),
             ("left", left),
             ("issued", local_time(r.issued_at, never="unknown")),
-            ("expiry from", {"valid_until": "the generate/refresh response", "console_json": "the console's Download JSON",
-                             "v2_metadata": "the key's metadata", "jwt_exp": "the token's exp claim",
-                             "jwt_no_exp": "the token (it has no exp claim)", "user": "you",
-                             "unknown": "nothing: unknown"}.get(r.expiry_source.value, r.expiry_source.value)),
+            ("expiry from", EXPIRY_FROM.get(r.expiry_source.value, r.expiry_source.value)),
             ("thresholds", self._thresholds_text),
             ("refresh token", "held in the keyring" if r.has_refresh_token and r.secret_stored
              else ("yes, but not stored" if r.has_refresh_token else "none")),
@@ -260,23 +289,21 @@ class DetailScreen(Screen):
     def render_secret(self) -> None:
         box = self.query_one("#secret", Static)
         r = self.record
+        box.remove_class("-revealed")
         if not r.secret_stored:
-            box.update("[dim]not stored: momento-keys tracks only this key's metadata "
-                       "(no secure keyring when it was imported)[/dim]")
-            box.remove_class("-revealed")
-            return
-        if self.secret_present is False and self.revealed is None:
-            box.update("[b]✖ secret missing[/b]: the keyring no longer holds this key (deleted outside "
-                       f"momento-keys?) · fingerprint {escape(r.fingerprint)}\n"
-                       "[dim]import the key again to restore it, or run `momento-keys doctor`[/dim]")
-            box.remove_class("-revealed")
-            return
-        if self.revealed is not None:
-            box.update(f"{escape(self.revealed)}\n[b]revealed — hides itself in {REVEAL_SECONDS}s (r hides now)[/b]")
+            box.update(Content.styled("not stored: momento-keys tracks only this key's metadata "
+                                      "(no secure keyring when it was imported)", "dim"))
+        elif self.secret_present is False and self.revealed is None:
+            box.update(Content.assemble(
+                ("✖ secret missing", "bold"), ": the keyring no longer holds this key (deleted outside "
+                f"momento-keys?) · fingerprint {r.fingerprint}\n",
+                ("import the key again to restore it, or run `momento-keys doctor`", "dim")))
+        elif self.revealed is not None:
+            box.update(Content.assemble(self.revealed, "\n",
+                                        (f"revealed — hides itself in {REVEAL_SECONDS}s (r hides now)", "bold")))
             box.add_class("-revealed")
         else:
-            box.update(f"{escape(self._masked())}   [dim]r reveal · c copy[/dim]")
-            box.remove_class("-revealed")
+            box.update(Content.assemble(self._masked(), "   ", ("r reveal · c copy", "dim")))
 
     def _masked(self) -> str:
         return "•" * 12 + f"  ({self.record.fingerprint})"
@@ -286,47 +313,53 @@ class DetailScreen(Screen):
         if self.revealed is not None:
             self.hide()
             return
-        self._fetch_secret()
+        self._fetch_secret(self.record)
 
-    @work(thread=True, exclusive=True, group="reveal")
-    def _fetch_secret(self) -> None:
+    @safe_work("Reveal", group="reveal", exclusive=True)
+    def _fetch_secret(self, record: KeyRecord) -> None:
         try:
-            value = self.app.keeper.secret(self.record, why="revealed")  # type: ignore[attr-defined]
-        except (KeeperError, VaultError, StoreError) as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), title="Reveal", severity="error")
-            self.app.call_from_thread(self.check_secret)  # show "secret missing" if that is why
-            return
-        self.app.call_from_thread(self._show_secret, value)
+            value = self.services.keeper.secret(record, why="revealed")
+        except Exception:
+            self.from_worker(self.check_secret)  # show "secret missing" if that is why
+            raise
+        self.from_worker(self._show_secret, record.id, value)
 
-    def _show_secret(self, value: str) -> None:
+    def _show_secret(self, record_id: int | None, value: str) -> None:
+        if record_id != self.record.id or self.is_current is False:
+            return
         self.revealed = value
         self.render_secret()
         if self._reveal_timer is not None:
             self._reveal_timer.stop()
         self._reveal_timer = self.set_timer(REVEAL_SECONDS, self.hide)
         self.notify(f"Revealed the key of {self.record.name!r} for {REVEAL_SECONDS}s", timeout=3)
-        self.load_events()
+        self.load_related(self.record.id)
 
     def hide(self) -> None:
         self.revealed = None
         if self._reveal_timer is not None:
             self._reveal_timer.stop()
             self._reveal_timer = None
-        self.render_secret()
+        if self.is_mounted:
+            self.render_secret()
 
     def on_screen_suspend(self) -> None:
         # Never leave a revealed key on a screen the user is not looking at.
         self.hide()
 
     def action_copy(self) -> None:
-        self.app.copy_secret(self.record)  # type: ignore[attr-defined]
-        self.set_timer(0.5, self.load_events)
+        if self.record.id is not None:
+            self.host.action_copy(self.record.id)
+            self.set_timer(0.5, partial(self.load_related, self.record.id))
 
     def action_edit(self) -> None:
-        self.app.action_edit_selected()  # type: ignore[attr-defined]
+        if self.record.id is not None:
+            self.host.action_edit(self.record.id)
 
     def action_delete(self) -> None:
-        self.app.action_delete_selected()  # type: ignore[attr-defined]
+        if self.record.id is not None:
+            self.host.action_delete(self.record.id)
 
     def action_rotate(self) -> None:
-        self.app.rotate(self.record)  # type: ignore[attr-defined]
+        if self.record.id is not None:
+            self.host.action_rotate(self.record.id)

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-from textual import on, work
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ..core.keys import KeyFormatError, normalise_endpoint, region_of
 from ..core.model import KeyRecord, KeyType
 from ..core.policy import DurationError, countdown, parse_duration
 from ..services.keeper import KeeperError, parse_tags, validate_name
-from ..services.store import StoreError
-from .import_key import KEY_TYPES
+from .base import KEY_TYPES, KeysModal, safe_work
 
 
-class EditScreen(ModalScreen[None]):
+class EditScreen(KeysModal[KeyRecord | None]):
+    """Answers the saved record (None: cancelled)."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel")]
     AUTO_FOCUS = "#name"
 
@@ -29,7 +29,7 @@ class EditScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         r = self.record
         with Vertical(classes="dialog"):
-            yield Static(f"Edit {escape(r.name)}", classes="title")
+            yield Static(Text(f"Edit {r.name}"), classes="title")
             with Grid(classes="form"):
                 yield Label("Name")
                 yield Input(value=r.name, id="name", compact=True)
@@ -77,7 +77,7 @@ class EditScreen(ModalScreen[None]):
             warning = self._duration("warning")
             critical = self._duration("critical")
         except (KeeperError, KeyFormatError, DurationError) as exc:
-            error.update(escape(str(exc)))
+            error.update(Text(str(exc)))
             return
         if warning and critical and critical > warning:
             error.update("critical must not be longer than warning")
@@ -96,17 +96,15 @@ class EditScreen(ModalScreen[None]):
         }
         self.save(fields)
 
-    @work(thread=True, exclusive=True, group="edit")
+    @safe_work("Not saved", group="edit", exclusive=True)
     def save(self, fields: dict) -> None:
-        keeper = self.app.keeper  # type: ignore[attr-defined]
-        try:
-            record = keeper.edit(self.record, **fields)
-        except (KeeperError, StoreError) as exc:
-            self.app.call_from_thread(self.query_one("#error", Static).update, escape(f"Not saved: {exc}"))
-            return
-        self.app.call_from_thread(self._done, record)
+        record = self.services.keeper.edit(self.record, **fields)
+        self.from_worker(self._done, record)
+
+    def worker_failed(self, title: str, message: str) -> None:
+        self.query_one("#error", Static).update(Text(f"{title}: {message}"))
 
     def _done(self, record: KeyRecord) -> None:
-        self.app.notify(f"Saved {record.name!r}")
-        self.app.load_records()  # type: ignore[attr-defined]
-        self.dismiss(None)
+        self.notify(f"Saved {record.name!r}")
+        self.keys_changed()
+        self.dismiss(record)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Markdown
+
+from .base import KeysModal
 
 HELP = """\
 # momento-keys
@@ -66,8 +67,8 @@ holds metadata: names, endpoints, expiries, fingerprints, events.
 """
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+class HelpScreen(KeysModal[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "leave", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help-body"):

@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.content import Content
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ..core.keys import Inspection, KeyFormatError, inspect_text
-from ..core.model import KeyType, Kind
+from ..core.model import KeyRecord, KeyType, Kind
 from ..core.policy import countdown
 from ..core.report import local_time
 from ..services.files import KeyFileError, read_key_file
 from ..services.keeper import KeeperError, parse_tags, validate_name
-from ..services.store import StoreError
 from ..services.vault import Health
+from .base import KEY_TYPES, KeysModal, safe_work
 
-KEY_TYPES = [
-    ("Unknown (can't be read from the key)", KeyType.UNKNOWN.value),
-    ("Fine-grained (data access to chosen caches/topics)", KeyType.FINE_GRAINED.value),
-    ("Super user (everything, including the auth API)", KeyType.SUPER_USER.value),
-]
+if TYPE_CHECKING:
+    from ..services.keeper import ImportResult
+
+WAITING = Content.styled("waiting for a key…", "dim")
 
 
 def looks_like_path(text: str) -> bool:
@@ -38,7 +37,7 @@ def read_source(text: str) -> tuple[str, str | None]:
     """The key text from what was typed: the text itself, or a file's content.
 
     Returns (key text, file path or None). Raises KeyFormatError with a
-    one-line message for a file that cannot be used.
+    one-line message for a file that cannot be used. Reads the file: call it off the UI thread.
     """
     if not looks_like_path(text):
         return text, None
@@ -62,23 +61,32 @@ def describe(i: Inspection, now: float) -> str:
     return f"✔ {i.kind.value} key · {region} · {expiry}{extra}{src} · {i.fingerprint}"
 
 
-class ImportScreen(ModalScreen[None]):
+class ImportScreen(KeysModal[KeyRecord | None]):
+    """Answers the imported record (None: cancelled)."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
     AUTO_FOCUS = "#key"
 
     def __init__(self, *, name: str = "", key_type: KeyType = KeyType.UNKNOWN, title: str | None = None,
-                 replaces=None) -> None:
+                 replaces: KeyRecord | None = None) -> None:
         super().__init__()
         self.replaces = replaces  # the record this key replaces (a manual rotation)
         self.initial_name = name
         self.initial_type = key_type
-        self.title_text = title or "Import a Momento key"
+        if title is None:
+            title = f"Import the replacement of {replaces.name}" if replaces is not None else "Import a Momento key"
+        self.title_text = title
         self.inspection: Inspection | None = None
         self.source_path: str | None = None
+        self.importing: str | None = None  # the name being imported (errors name it)
+
+    @property
+    def subject_name(self) -> str | None:
+        return self.importing
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="import-dialog"):
-            yield Static(self.title_text, classes="title")
+            yield Static(Text(self.title_text), classes="title")
             yield Static("Paste the key, or type the path of a file holding it or the console's "
                          "[i]Download JSON[/i]. The secret goes to your OS keyring only.", classes="hint")
             with Grid(classes="form"):
@@ -87,7 +95,7 @@ class ImportScreen(ModalScreen[None]):
                             id="key", compact=True)
                 yield Static()
                 yield Checkbox("show what I typed", id="show", compact=True)
-            yield Static("[dim]waiting for a key…[/dim]", id="preview", classes="preview")
+            yield Static(WAITING, id="preview", classes="preview")
             with Grid(classes="form"):
                 yield Label("Name")
                 yield Input(value=self.initial_name, placeholder="unique, e.g. orders-api prod", id="name",
@@ -118,30 +126,56 @@ class ImportScreen(ModalScreen[None]):
     def _preview(self) -> None:
         self.update_preview()
 
+    def _typed(self) -> tuple[str, str | None]:
+        return self.query_one("#key", Input).value, self.query_one("#endpoint", Input).value.strip() or None
+
     def update_preview(self) -> None:
-        text = self.query_one("#key", Input).value
-        endpoint = self.query_one("#endpoint", Input).value.strip() or None
-        preview = self.query_one("#preview", Static)
-        preview.remove_class("-good", "-bad")
+        text, endpoint = self._typed()
         self.inspection = None
         self.source_path = None
+        self.query_one("#import", Button).disabled = True
         if not text.strip():
-            preview.update("[dim]waiting for a key…[/dim]")
+            self._show_preview(WAITING)
+        elif looks_like_path(text):
+            self._show_preview(Content.styled("reading the file…", "dim"))
+            self._read_file(text, endpoint)  # a file may be slow to read (a network folder): off the UI thread
         else:
-            try:
-                body, self.source_path = read_source(text)
-                self.inspection = inspect_text(body, endpoint=endpoint)
-            except KeyFormatError as exc:
-                preview.update(f"✖ {escape(str(exc))}")
-                preview.add_class("-bad")
-            else:
-                now = self.app.keeper.clock.now()  # type: ignore[attr-defined]
-                msg = describe(self.inspection, now)
-                if self.inspection.endpoint is None:
-                    msg += "\n⚠ no endpoint: type the cell endpoint below (e.g. cell-4-us-west-2-1.prod.a.momentohq.com)"
-                preview.update(escape(msg))
-                preview.add_class("-good")
-        self.query_one("#import", Button).disabled = self.inspection is None
+            self._inspect(text, endpoint, text, None)
+
+    @safe_work("Import", group="import-preview", exclusive=True)
+    def _read_file(self, text: str, endpoint: str | None) -> None:
+        try:
+            body, path = read_source(text)
+        except KeyFormatError as exc:
+            self.from_worker(self._unreadable, text, endpoint, str(exc))
+            return
+        self.from_worker(self._inspect, text, endpoint, body, path)
+
+    def _unreadable(self, text: str, endpoint: str | None, message: str) -> None:
+        if (text, endpoint) == self._typed():  # (not overtaken by more typing)
+            self._show_preview(Content(f"✖ {message}"), "-bad")
+
+    def _inspect(self, text: str, endpoint: str | None, body: str, path: str | None) -> None:
+        if (text, endpoint) != self._typed():
+            return
+        try:
+            inspection = inspect_text(body, endpoint=endpoint)
+        except KeyFormatError as exc:
+            self._show_preview(Content(f"✖ {exc}"), "-bad")
+            return
+        self.inspection, self.source_path = inspection, path
+        msg = describe(inspection, self.services.clock.now())
+        if inspection.endpoint is None:
+            msg += "\n⚠ no endpoint: type the cell endpoint below (e.g. cell-4-us-west-2-1.prod.a.momentohq.com)"
+        self._show_preview(Content(msg), "-good")
+        self.query_one("#import", Button).disabled = False
+
+    def _show_preview(self, content: Content, style: str | None = None) -> None:
+        preview = self.query_one("#preview", Static)
+        preview.remove_class("-good", "-bad")
+        preview.update(content)
+        if style:
+            preview.add_class(style)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -165,18 +199,18 @@ class ImportScreen(ModalScreen[None]):
         try:
             name = validate_name(self.query_one("#name", Input).value)
         except KeeperError as exc:
-            error.update(str(exc))
+            error.update(Text(str(exc)))
             self.query_one("#name", Input).focus()
             return
-        vault = self.app.keeper.vault  # type: ignore[attr-defined]
+        vault = self.services.vault
+        inspection, form = self.inspection, self._form()
         if vault.status.health is Health.INSECURE and not vault.allow_insecure:
             from ..widgets.confirm import ConfirmScreen
 
             def answer(store_anyway: bool | None) -> None:
                 if store_anyway:
-                    vault.allow_insecure = True
-                    self.app.update_banner()  # type: ignore[attr-defined]
-                self.do_import(name, self._form())
+                    vault.allow_insecure = True  # (the app's banner says so after the import)
+                self._import(inspection, name, form)
 
             self.app.push_screen(ConfirmScreen(
                 Text.assemble("The keyring backend is ", ("not secure", "bold"), f": {vault.status.description}.\n\n"
@@ -184,7 +218,7 @@ class ImportScreen(ModalScreen[None]):
                               "Choose ", ("Metadata only", "bold"), " to track the key without storing its secret."),
                 yes="Store anyway", no="Metadata only", danger=True), answer)
             return
-        self.do_import(name, self._form())
+        self._import(inspection, name, form)
 
     def _form(self) -> dict:
         """The dialog's values, read on the UI thread for the worker."""
@@ -195,30 +229,27 @@ class ImportScreen(ModalScreen[None]):
             "tags": parse_tags(self.query_one("#tags", Input).value),
         }
 
-    @work(thread=True, exclusive=True, group="import")
-    def do_import(self, name: str, form: dict) -> None:
-        assert self.inspection is not None
-        keeper = self.app.keeper  # type: ignore[attr-defined]
-        try:
-            result = keeper.import_key(self.inspection, name, **form)
-            if self.replaces is not None:
-                self.app.rotator().link_replacement(self.replaces, result.record)  # type: ignore[attr-defined]
-                result.warnings.append(f"{result.record.name!r} now replaces {self.replaces.name!r}: switch its "
-                                       "consumers, then revoke the old key in the Momento console")
-        except (KeeperError, StoreError) as exc:
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self._done, result)
+    def _import(self, inspection: Inspection, name: str, form: dict) -> None:
+        self.importing = name
+        self.do_import(inspection, name, form)
 
-    def _failed(self, message: str) -> None:
-        self.query_one("#error", Static).update(f"Not imported: {escape(message)}")
-        self.app.notify(f"Not imported: {message}", severity="error")
+    @safe_work("Not imported", group="import", exclusive=True)
+    def do_import(self, inspection: Inspection, name: str, form: dict) -> None:
+        result = self.services.keeper.import_key(inspection, name, **form)
+        if self.replaces is not None:
+            self.services.rotator.link_replacement(self.replaces, result.record)
+            result.warnings.append(f"{result.record.name!r} now replaces {self.replaces.name!r}: switch its "
+                                   "consumers, then revoke the old key in the Momento console")
+        self.from_worker(self._done, result)
 
-    def _done(self, result) -> None:
+    def worker_failed(self, title: str, message: str) -> None:
+        self.query_one("#error", Static).update(Text(f"{title}: {message}"))
+
+    def _done(self, result: ImportResult) -> None:
         r = result.record
         where = "its secret is in the keyring" if r.secret_stored else "metadata only (secret NOT stored)"
-        self.app.notify(f"Imported {r.name!r}: {where}", title="Imported")
+        self.notify(f"Imported {r.name!r}: {where}", title="Imported")
         for w in result.warnings:
-            self.app.notify(w, severity="warning", timeout=10)
-        self.app.load_records()  # type: ignore[attr-defined]
-        self.dismiss(None)
+            self.notify(w, severity="warning", timeout=10)
+        self.keys_changed()
+        self.dismiss(r)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.content import Content
 from textual.widgets import Button, DataTable, Header, Input, Label, Static
 
 from ..core.policy import DurationError, countdown, parse_duration
 from ..core.reminders import Reminder, ReminderKind, ReminderState, message
 from ..core.report import local_time
-from ..services.keeper import KeeperError
-from ..services.store import StoreError
 from ..widgets.footer import KeysFooter
+from .base import KeysModal, KeysScreen, on_ui, safe_work
 
 KIND_LABEL = {
     ReminderKind.WARNING: "▲ warning",
@@ -28,7 +26,7 @@ KIND_LABEL = {
 }
 
 
-class SnoozeScreen(ModalScreen[int | None]):
+class SnoozeScreen(KeysModal[int | None]):
     """Ask for a custom snooze duration."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="snooze.cancel")]
@@ -53,12 +51,12 @@ class SnoozeScreen(ModalScreen[int | None]):
         try:
             self.dismiss(parse_duration(self.query_one("#duration", Input).value))
         except DurationError as exc:
-            self.query_one("#error", Static).update(escape(str(exc)))
+            self.query_one("#error", Static).update(Text(str(exc)))
 
 
-class RemindersScreen(Screen):
+class RemindersScreen(KeysScreen[None]):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="reminders.back"),
+        Binding("escape", "leave", "Back", id="reminders.back"),
         Binding("z", "snooze(86400)", "Snooze 1d", id="reminders.snooze_day"),
         Binding("w", "snooze(604800)", "Snooze 7d", id="reminders.snooze_week"),
         Binding("Z", "snooze_custom", "Snooze…", id="reminders.snooze_custom"),
@@ -71,6 +69,7 @@ class RemindersScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.reminders: list[Reminder] = []
+        self.sub_title = "Reminders"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,35 +79,27 @@ class RemindersScreen(Screen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = "Reminders"
         table = self.query_one(DataTable)
         table.add_columns("state", "kind", "key", "when", "where used")
         self.load()
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if getattr(self.app, "readonly", False) and action in ("snooze", "snooze_custom", "dismiss_reminder",
-                                                                "done", "rotate"):
-            return False
-        return True
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.services.readonly and action in ("snooze", "snooze_custom", "dismiss_reminder", "done",
+                                                          "rotate"))
 
     def records_changed(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="reminders")
+    @safe_work("Reminders", group="reminders", exclusive=True)
     def load(self) -> None:
-        keeper = self.app.keeper  # type: ignore[attr-defined]
-        try:
-            reminders = keeper.store.reminders()
-        except StoreError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            return
-        now = keeper.clock.now()
+        reminders = self.services.store.reminders()
+        now = self.services.clock.now()
         reminders.sort(key=lambda r: (not r.is_due(now), r.when()))
-        self.app.call_from_thread(self._show, reminders)
+        self.from_worker(self._show, reminders)
 
     def _show(self, reminders: list[Reminder]) -> None:
         self.reminders = reminders
-        now = self.app.keeper.clock.now()  # type: ignore[attr-defined]
+        now = self.services.clock.now()
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
@@ -120,14 +111,17 @@ class RemindersScreen(Screen):
             rel = f"in {countdown(when - now)}" if when > now else f"{countdown(now - when)} ago"
             label = {"due": "● DUE", "snoozed": "z snoozed", "pending": "  upcoming"}.get(state.value, state.value)
             style = "bold" if state is ReminderState.DUE else ""
-            table.add_row(Text(label, style=style), KIND_LABEL.get(r.kind, r.kind.value), r.key_name,
-                          f"{local_time(when)} ({rel})", r.key_notes or "—", key=str(r.id))
+            table.add_row(Text(label, style=style), KIND_LABEL.get(r.kind, r.kind.value), Text(r.key_name),
+                          f"{local_time(when)} ({rel})", Text(r.key_notes or "—"), key=str(r.id))
         if reminders:
             table.move_cursor(row=min(keep, len(reminders) - 1))
-        self.query_one("#reminders-summary", Static).update(
-            f" {due} due · {len(reminders) - due} upcoming   [dim]z snooze 1 day · w 7 days · Z custom · "
-            "x dismiss · D done · o open the key · R rotate now[/dim]"
-            if reminders else " No reminders. Keys you track get one when they near expiry.")
+        summary = self.query_one("#reminders-summary", Static)
+        if reminders:
+            summary.update(Content.assemble(
+                f" {due} due · {len(reminders) - due} upcoming   ",
+                ("z snooze 1 day · w 7 days · Z custom · x dismiss · D done · o open the key · R rotate now", "dim")))
+        else:
+            summary.update(" No reminders. Keys you track get one when they near expiry.")
         self._describe()
 
     @on(DataTable.RowHighlighted)
@@ -137,8 +131,8 @@ class RemindersScreen(Screen):
         if reminder is None:
             box.update("")
             return
-        record = self.app.row(reminder.key_id)  # type: ignore[attr-defined]
-        box.update(escape(message(reminder, record, self.app.keeper.clock.now())))  # type: ignore[attr-defined]
+        row = self.host.row(reminder.key_id)  # a listed row has every field message() reads
+        box.update(Text(message(reminder, row, self.services.clock.now())))  # type: ignore[arg-type]
 
     def current(self) -> Reminder | None:
         table = self.query_one(DataTable)
@@ -173,37 +167,25 @@ class RemindersScreen(Screen):
         if reminder is not None:
             self._change(reminder, "done", 0)
 
-    @work(thread=True, group="reminders-write")
+    @safe_work("Reminders", group="reminders-write")
     def _change(self, reminder: Reminder, what: str, seconds: int) -> None:
-        keeper = self.app.keeper  # type: ignore[attr-defined]
-        try:
-            if what == "snooze":
-                keeper.snooze(reminder, seconds)
-                text = f"Snoozed the {reminder.kind.value} reminder of {reminder.key_name!r} for {countdown(seconds)}"
-            elif what == "done":
-                keeper.close(reminder, ReminderState.DONE)
-                text = f"Marked the {reminder.kind.value} reminder of {reminder.key_name!r} done"
-            else:
-                keeper.close(reminder, ReminderState.DISMISSED)
-                text = f"Dismissed the {reminder.kind.value} reminder of {reminder.key_name!r}"
-        except (KeeperError, StoreError) as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            return
-        self.app.call_from_thread(self.app.notify, text)
-        self.app.call_from_thread(self.app.load_records)  # type: ignore[attr-defined]
-
-    def _record(self):
-        reminder = self.current()
-        if reminder is None:
-            return None
-        return self.app.row(reminder.key_id)  # type: ignore[attr-defined]
+        keeper = self.services.keeper
+        if what == "snooze":
+            keeper.snooze(reminder, seconds)
+            text = f"Snoozed the {reminder.kind.value} reminder of {reminder.key_name!r} for {countdown(seconds)}"
+        elif what == "done":
+            keeper.close(reminder, ReminderState.DONE)
+            text = f"Marked the {reminder.kind.value} reminder of {reminder.key_name!r} done"
+        else:
+            keeper.close(reminder, ReminderState.DISMISSED)
+            text = f"Dismissed the {reminder.kind.value} reminder of {reminder.key_name!r}"
+        on_ui(self.app, self.app.notify, text)
+        self.keys_changed()
 
     def action_open_key(self) -> None:
-        record = self._record()
-        if record is not None:
-            self.app.open_detail(record)  # type: ignore[attr-defined]
+        if (reminder := self.current()) is not None:
+            self.host.action_open_detail(reminder.key_id)
 
     def action_rotate(self) -> None:
-        record = self._record()
-        if record is not None:
-            self.app.rotate(record)  # type: ignore[attr-defined]
+        if (reminder := self.current()) is not None:
+            self.host.action_rotate(reminder.key_id)

@@ -1,37 +1,70 @@
-"""Rotate a key: refresh it through Momento, or guide a manual replacement."""
+"""Rotate a key: refresh it through Momento, or guide a manual replacement.
+
+The dialog answers ``"import"`` or ``"wizard"`` through ``dismiss`` when the user chooses
+to make the replacement by hand; the app opens that screen.
+
+A new key Momento made that could not be stored went through the one never-lose path
+(tui.services.issuing): the dialog says where it was rescued and how to import it, and
+only when no rescue file could be written offers to copy it or save it elsewhere.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from rich.markup import escape
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.content import Content
 from textual.widgets import Button, Input, LoadingIndicator, Static
 
 from ..core.keys import CONSOLE_URL
 from ..core.model import KeyRecord, KeyType, Kind
 from ..core.report import local_time
-from ..services.recovery import SecretFileError, download_json, write_secret_file
-from ..services.rotation import RotationError, refresh_blocker
+from ..core.text import shell_quote, slug
+from .base import KeysModal, error_text, safe_work
+
+if TYPE_CHECKING:
+    from ..services.issuing import Issued
+    from ..services.rotation import RotationOutcome
+
+Choice = Literal["import", "wizard"]
 
 
-class RotateScreen(ModalScreen[None]):
+def import_command(issued: Issued, old: KeyRecord, path: Path) -> str:
+    """The CLI step that tracks a rescued new key as the replacement of ``old``."""
+    return (f"momento-keys import --name {shell_quote(issued.name)} --replaces {shell_quote(old.name)} "
+            f"--type {old.key_type.value} --file {shell_quote(str(path))}")
+
+
+def save_folder() -> Path:
+    """Where "save as" proposes to write: the user's downloads folder (never the current
+    directory, which may be a git work tree)."""
+    from platformdirs import user_downloads_dir
+
+    folder = Path(user_downloads_dir())
+    return folder if folder.is_dir() else Path.home()
+
+
+class RotateScreen(KeysModal[Choice | None]):
     BINDINGS = [Binding("escape", "close", "Close", id="rotate.close")]
 
     def __init__(self, record: KeyRecord) -> None:
         super().__init__()
         self.record = record
-        self.rescue = None  # a generated pair the keyring refused
+        self.unkept: Issued | None = None  # a new key Momento made that is nowhere else: save or copy it
+        self.copied = False
         self.running = False
 
+    @property
+    def key_id(self) -> int | None:
+        return self.record.id
+
     def compose(self) -> ComposeResult:
-        r = self.record
         with Vertical(classes="dialog", id="rotate-dialog"):
-            yield Static(f"Rotate {escape(r.name)}", classes="title")
+            yield Static(Content(f"Rotate {self.record.name}"), classes="title")
             yield Static("", id="rotate-body")
             yield LoadingIndicator(id="rotate-progress")
             yield Input(id="rescue-path", compact=True)
@@ -44,46 +77,46 @@ class RotateScreen(ModalScreen[None]):
                 yield Button("Rotate now", id="go", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#rotate-progress").display = False
-        self.query_one("#rescue-path").display = False
-        self.query_one("#save-rescue").display = False
-        self.query_one("#copy-rescue").display = False
-        keeper = self.app.keeper  # type: ignore[attr-defined]
+        from ..services.rotation import refresh_blocker
+
+        for widget in ("#rotate-progress", "#rescue-path", "#save-rescue", "#copy-rescue"):
+            self.query_one(widget).display = False
         r = self.record
-        blocker = refresh_blocker(r, keeper.clock.now())
-        body = self.query_one("#rotate-body", Static)
+        blocker = refresh_blocker(r, self.services.clock.now())
         if blocker is None:
-            body.update(
+            self._body(Content(
                 "Momento will make a new key with the same permissions and the same lifetime, counted from now, "
                 "and a new refresh token. Both are stored together in your keyring; the new key takes the name "
-                f"{escape(r.name)!r}.\n\nThe old key keeps working until {local_time(r.expires_at)} — the grace "
-                "window to switch everything that uses it. You will get a reminder to do that."
-            )
+                f"{r.name!r}.\n\nThe old key keeps working until {local_time(r.expires_at)} — the grace "
+                "window to switch everything that uses it. You will get a reminder to do that."))
             self.query_one("#manual-import").display = False
             self.query_one("#manual-wizard").display = False
             self.query_one("#go", Button).focus()
+            return
+        self.query_one("#go").display = False
+        wizard_ok = r.key_type is not KeyType.SUPER_USER and r.kind in (Kind.V1, Kind.DISPOSABLE)
+        self.query_one("#manual-wizard").display = wizard_ok
+        if wizard_ok:
+            first = ("  1. Make a replacement with the wizard (same permissions, where known), or in the "
+                     f"console ({CONSOLE_URL}).")
         else:
-            self.query_one("#go").display = False
-            wizard_ok = r.key_type is not KeyType.SUPER_USER and r.kind in (Kind.V1, Kind.DISPOSABLE)
-            self.query_one("#manual-wizard").display = wizard_ok
-            steps = [f"[b]This key cannot be refreshed[/b]: {escape(blocker)}.", "", "Rotate it by hand:"]
-            if wizard_ok:
-                steps.append("  1. Make a replacement with the wizard (same permissions, where known), or in the "
-                             f"console ({CONSOLE_URL}).")
-            else:
-                steps.append(f"  1. Make a replacement in the Momento console ({CONSOLE_URL}) and press "
-                             "Download JSON.")
-            steps += ["  2. Import it here as the replacement: momento-keys links the two keys.",
-                      "  3. Switch everything that uses the old key to the new one.",
-                      "  4. Revoke the old key in the console. Reminders will track steps 3 and 4."]
-            body.update("\n".join(steps))
+            first = f"  1. Make a replacement in the Momento console ({CONSOLE_URL}) and press Download JSON."
+        self._body(Content.assemble(
+            ("This key cannot be refreshed", "bold"), f": {blocker}.\n\nRotate it by hand:\n{first}\n",
+            "  2. Import it here as the replacement: momento-keys links the two keys.\n"
+            "  3. Switch everything that uses the old key to the new one.\n"
+            "  4. Revoke the old key in the console. Reminders will track steps 3 and 4."))
+
+    def _body(self, content: Content) -> None:
+        self.query_one("#rotate-body", Static).update(content)
 
     def action_close(self) -> None:
         if self.running:
             self.notify("Rotation in progress: wait for Momento's answer", severity="warning")
             return
-        if self.rescue is not None:
-            self.notify("Save the new key first: it is not stored anywhere else", severity="error")
+        if self.unkept is not None and not self.copied:
+            self.notify(f"Save the new key of {self.record.name!r} first (or copy it): it is stored nowhere else",
+                        severity="error")
             return
         self.dismiss(None)
 
@@ -91,87 +124,109 @@ class RotateScreen(ModalScreen[None]):
     def _close(self) -> None:
         self.action_close()
 
+    # ---- refresh ------------------------------------------------------------------------
     @on(Button.Pressed, "#go")
     def _go(self) -> None:
         self.running = True
         self.query_one("#go").display = False
         self.query_one("#rotate-progress").display = True
-        self.query_one("#rotate-body", Static).update("Asking Momento for a new key…")
-        self.run_rotation()
+        self._body(Content("Asking Momento for a new key…"))
+        self.run_rotation(self.record)
 
-    @work(thread=True, exclusive=True, group="rotate")
-    def run_rotation(self) -> None:
-        rotator = self.app.rotator()  # type: ignore[attr-defined]
+    @safe_work("Rotate", group="rotate", exclusive=True)
+    def run_rotation(self, record: KeyRecord) -> None:
         try:
-            outcome = rotator.rotate(self.record)
-        except RotationError as exc:
-            self.app.call_from_thread(self._failed, exc)
-            return
-        self.app.call_from_thread(self._done, outcome)
+            outcome = self.services.rotator.rotate(record)
+        except Exception as exc:
+            self.from_worker(self._failed, exc)
+            raise  # (shown in a notification too)
+        self.from_worker(self._done, outcome)
 
-    def _done(self, outcome) -> None:
+    def _done(self, outcome: RotationOutcome) -> None:
         self.running = False
         self.query_one("#rotate-progress").display = False
-        lines = [f"✔ {escape(outcome.summary())}"]
-        lines += [f"⚠ {escape(w)}" for w in outcome.warnings]
-        lines.append(f"\nThe old key is now {escape(outcome.old.name)!r} (previous).")
-        self.query_one("#rotate-body", Static).update("\n".join(lines))
-        self.app.notify(f"Rotated {outcome.new.name!r}", title="Rotated")
-        self.app.load_records()  # type: ignore[attr-defined]
+        lines = [f"✔ {outcome.summary()}", *(f"⚠ {w}" for w in outcome.warnings),
+                 f"\nThe old key is now {outcome.old.name!r} (previous)."]
+        self._body(Content("\n".join(lines)))
+        self.notify(f"Rotated {outcome.new.name!r}", title="Rotated")
+        self.keys_changed()
 
-    def _failed(self, exc: RotationError) -> None:
+    def _failed(self, exc: Exception) -> None:
+        from ..services.rotation import RotationError
+
         self.running = False
         self.query_one("#rotate-progress").display = False
-        body = self.query_one("#rotate-body", Static)
-        if exc.issued is not None and exc.issued.rescue_file is not None:
-            body.update(f"[b]✖ {escape(str(exc))}[/b]")
-        elif exc.issued is not None:
-            self.rescue = exc.issued.generated
-            body.update(f"[b]✖ {escape(str(exc))}[/b]\n\nSave it as a JSON file only you can read (0600), to "
-                        "import later, or copy it to the clipboard.")
-            path = self.query_one("#rescue-path", Input)
-            path.value = str(Path.cwd() / "momento-rotated-key.json")
-            path.display = True
-            self.query_one("#save-rescue").display = True
-            self.query_one("#copy-rescue").display = True
+        self.keys_changed()  # a rotation that failed half way may have changed records
+        issued = exc.issued if isinstance(exc, RotationError) else None
+        if issued is None:
+            self._body(Content(f"✖ {error_text(exc)}"))
+        elif issued.rescue_file is not None:
+            self._rescued(issued, issued.rescue_file)
         else:
-            body.update(f"✖ {escape(str(exc))}")
-        self.app.notify(f"{self.record.name}: {exc}", severity="error", timeout=10)
-        self.app.load_records()  # type: ignore[attr-defined]
+            self._unkept(issued)
+
+    def _rescued(self, issued: Issued, path: Path, *, saved: bool = False) -> None:
+        """The new key is in a file: say where, and the exact step that tracks it."""
+        r = self.record
+        if saved:
+            headline: tuple[str, str] | Content = ("✔ The new key is saved", "bold")
+            where = "It is in"
+        else:
+            headline = Content.assemble(("✖ Momento made the new key, but it could not be stored", "bold"),
+                                        f": {issued.problem}." if issued.problem else ".")
+            where = "It is saved in"
+        self._body(Content.assemble(
+            headline, "\n\n", f"{where} ", (str(path), "bold"),
+            " (the console's Download JSON, readable only by you; it holds the new key and its refresh token). "
+            f"The old refresh token is spent; the old key keeps working until {local_time(r.expires_at)}.\n\n"
+            "Once the keyring works, track it as the replacement:\n",
+            (import_command(issued, r, path), "bold"), "\nthen delete the file."))
+
+    def _unkept(self, issued: Issued) -> None:
+        """No rescue file could be written: this screen holds the only copy of the new key."""
+        self.unkept = issued
+        self._body(Content.assemble(
+            ("✖ Momento made the new key, but it could not be stored", "bold"), f": {issued.problem}.\n\n",
+            "It is stored nowhere else: save it as a JSON file only you can read (0600), to import later, "
+            "or copy it to the clipboard. The old refresh token is spent."))
+        path = self.query_one("#rescue-path", Input)
+        path.value = str(save_folder() / f"momento-{slug(self.record.name)}-rotated.json")
+        path.display = True
+        self.query_one("#save-rescue").display = True
+        self.query_one("#copy-rescue").display = True
 
     @on(Button.Pressed, "#copy-rescue")
     def _copy(self) -> None:
-        if self.rescue is not None:
-            self.app.copy_to_clipboard(self.rescue.api_key)
-            self.app.clipboard_tool.copy(self.rescue.api_key)  # type: ignore[attr-defined]
-            self.notify("Copied the new key. Also save its JSON: it holds the new refresh token too.")
+        if self.unkept is not None:
+            self.host.copy_secret_value(self.unkept.generated.api_key, self.unkept.name)
+            self.copied = True
+            self.notify("Also save its JSON: it holds the new refresh token too.", timeout=8)
 
     @on(Button.Pressed, "#save-rescue")
     def _save(self) -> None:
-        target = Path(self.query_one("#rescue-path", Input).value.strip()).expanduser()
-        g = self.rescue
-        try:
-            write_secret_file(target, download_json(g.api_key, g.refresh_token, g.valid_until, g.endpoint))
-        except SecretFileError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.rescue = None
-        self.query_one("#save-rescue").display = False
-        self.query_one("#rotate-body", Static).update(
-            f"Saved the new key to {escape(str(target))} (mode 0600). Import it with "
-            f"momento-keys import --name NAME --file {escape(str(target))} once the keyring works.")
+        if self.unkept is not None:
+            target = Path(self.query_one("#rescue-path", Input).value.strip()).expanduser()
+            self.save_unkept(self.unkept, target)
 
+    @safe_work("Save", group="save-rescue", exclusive=True)
+    def save_unkept(self, issued: Issued, target: Path) -> None:
+        from ..services.recovery import write_secret_file
+
+        written = write_secret_file(target, issued.download_json())
+        self.from_worker(self._saved, issued, written)
+
+    def _saved(self, issued: Issued, path: Path) -> None:
+        self.unkept = None
+        for widget in ("#rescue-path", "#save-rescue", "#copy-rescue"):
+            self.query_one(widget).display = False
+        self._rescued(issued, path, saved=True)
+        self.notify(f"Saved the new key of {self.record.name!r} to {path} (mode 0600)", title="Saved")
+
+    # ---- by hand ----------------------------------------------------------------------------
     @on(Button.Pressed, "#manual-import")
     def _manual_import(self) -> None:
-        from .import_key import ImportScreen
-
-        self.dismiss(None)
-        self.app.push_screen(ImportScreen(key_type=self.record.key_type, replaces=self.record,
-                                          title=f"Import the replacement of {self.record.name}"))
+        self.dismiss("import")
 
     @on(Button.Pressed, "#manual-wizard")
     def _manual_wizard(self) -> None:
-        from .wizard import WizardScreen
-
-        self.dismiss(None)
-        self.app.push_screen(WizardScreen(replaces=self.record))
+        self.dismiss("wizard")

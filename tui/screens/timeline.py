@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
+from textual.content import Content
 from textual.widgets import Header, Static
 
 from ..core.model import Lifecycle
-from ..services.store import StoreError
 from ..core.reminders import ReminderKind
 from ..widgets.footer import KeysFooter
+from .base import KeysScreen, safe_work
 
 WEEKS = 13
 BAR = 48
@@ -62,8 +60,25 @@ def render(rows: list[tuple[datetime, int, int]], overdue: tuple[int, int], widt
     return "\n".join(lines)
 
 
-class TimelineScreen(Screen):
-    BINDINGS = [Binding("escape,t", "app.pop_screen", "Back", id="timeline.back")]
+def listing(soon: list[tuple[int, str, str]]) -> Content:
+    """The keys expiring soon: (expiry, name, notes); names and notes are text, never markup."""
+    if not soon:
+        return Content("")
+    lines = [Content(""), Content.styled("Expiring in the next 90 days", "bold")]
+    for expires_at, name, notes in soon:
+        line = Content(f"  {datetime.fromtimestamp(expires_at).astimezone():%a %b %d %H:%M}  {name}")
+        if notes:
+            line += Content.assemble("  ", (f"({notes})", "dim"))
+        lines.append(line)
+    return Content("\n").join(lines)
+
+
+class TimelineScreen(KeysScreen[None]):
+    BINDINGS = [Binding("escape,t", "leave", "Back", id="timeline.back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sub_title = "Timeline"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,35 +88,27 @@ class TimelineScreen(Screen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = "Timeline"
         self.load()
 
     def records_changed(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="timeline")
+    @safe_work("Timeline", group="timeline", exclusive=True)
     def load(self) -> None:
-        keeper = self.app.keeper  # type: ignore[attr-defined]
-        now = keeper.clock.now()
+        store = self.services.store
+        now = self.services.clock.now()
         horizon = now + WEEKS * 7 * 86400
-        try:
-            records = [r for r in keeper.store.all(lean=True) if r.lifecycle is not Lifecycle.RETIRED]
-            reminders = keeper.store.reminders()
-        except StoreError as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
-            return
+        records = [r for r in store.all(lean=True) if r.lifecycle is not Lifecycle.RETIRED]
+        reminders = store.reminders()
         expiries = [r.expires_at for r in records if r.expires_at is not None]
         due_times = [r.when() for r in reminders if r.kind is not ReminderKind.EXPIRY]
         overdue = (sum(1 for t in expiries if t <= now),
                    sum(1 for r in reminders if r.kind is not ReminderKind.EXPIRY and r.is_due(now)))
         text = render(weekly(expiries, [t for t in due_times if t > now], now), overdue)
-        soon = sorted((r for r in records if r.expires_at is not None and now < r.expires_at <= horizon),
-                      key=lambda r: r.expires_at)[:15]
-        listing = ["", "[b]Expiring in the next 90 days[/b]"] + [
-            f"  {datetime.fromtimestamp(r.expires_at).astimezone():%a %b %d %H:%M}  {escape(r.name)}"
-            + (f"  [dim]({escape(r.notes)})[/dim]" if r.notes else "") for r in soon] if soon else []
-        self.app.call_from_thread(self._show, text, "\n".join(listing))
+        soon = sorted((r.expires_at, r.name, r.notes) for r in records
+                      if r.expires_at is not None and now < r.expires_at <= horizon)[:15]
+        self.from_worker(self._show, text, listing(soon))
 
-    def _show(self, text: str, listing: str) -> None:
+    def _show(self, text: str, soon: Content) -> None:
         self.query_one("#timeline", Static).update(text)
-        self.query_one("#timeline-list", Static).update(listing)
+        self.query_one("#timeline-list", Static).update(soon)

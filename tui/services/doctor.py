@@ -197,10 +197,15 @@ def _database(report: DoctorReport, path: Path) -> tuple[list[KeyRecord], list[d
             report.problems.append(f"the database {path} cannot be created: {place} is not writable. Fix: chmod u+w "
                                    f"{place}, or choose another place with --db PATH or MOMENTO_KEYS_DB")
         return [], [], []
-    mode = path.stat().st_mode & 0o777
-    db["mode"] = oct(mode)
-    if mode & 0o077:
-        report.problems.append(f"database {path} is readable by others (mode {oct(mode)}); fix: chmod 600 {path}")
+    from .files import open_to_others
+
+    st_mode = path.stat().st_mode
+    db["mode"] = oct(st_mode & 0o777)
+    others = open_to_others(st_mode)
+    if others is None:
+        db["mode"] = "not checked (Windows: the file's ACL decides, not a POSIX mode)"
+    elif others:
+        report.problems.append(f"database {path} is readable by others (mode {db['mode']}); fix: chmod 600 {path}")
     found = _contents(report, path)
     if "error" not in db:
         _writable(report, path)

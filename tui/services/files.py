@@ -42,6 +42,16 @@ def decode_key_bytes(data: bytes, where: str = "the input") -> str:
                            "Download JSON") from None
 
 
+def open_to_others(st_mode: int, platform: str | None = None) -> bool | None:
+    """Can users other than the owner read a file of this mode? None where POSIX modes say
+    nothing (Windows: ``os.stat`` reports 0o666 for every file; its ACLs decide)."""
+    import sys
+
+    if (platform or sys.platform) == "win32":
+        return None
+    return bool(stat.S_IMODE(st_mode) & 0o077)
+
+
 class WriteError(OSError):
     """A file could not be written; the message says where and why."""
 

@@ -164,7 +164,7 @@ class Issuer:
             record = self.keeper.store.find(name)
             if record is not None and record.fingerprint == fp and record.secret_stored and self.keeper.vault.has(fp):
                 return record
-        except Exception:  # noqa: BLE001 - any doubt means "not stored": the key is then rescued
+        except Exception:
             pass
         return None
 

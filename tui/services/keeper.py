@@ -90,7 +90,7 @@ def record_from(
     )
 
 
-def inspect_generated(generated: "GeneratedKey", *, source: str) -> Inspection:
+def inspect_generated(generated: GeneratedKey, *, source: str) -> Inspection:
     """What Momento's answer says about a key it just made: the response's
     valid_until is the authoritative expiry, and the refresh token comes with it."""
     from dataclasses import replace
@@ -197,7 +197,7 @@ class Keeper:
 
     def store_generated(
         self,
-        generated: "GeneratedKey",
+        generated: GeneratedKey,
         name: str,
         *,
         key_type: KeyType = KeyType.FINE_GRAINED,
@@ -474,9 +474,10 @@ class Keeper:
         now = self.now()
         retired = []
         for r in self.store.retire_candidates(now):
+            assert r.id is not None  # read from the store
             retired.append(self.store.update(r.id, now=now, action="retired", detail="grace window ended",
-                                             lifecycle=Lifecycle.RETIRED))  # type: ignore[arg-type]
-            self._close_reminders(r.id)  # type: ignore[arg-type]
+                                             lifecycle=Lifecycle.RETIRED))
+            self._close_reminders(r.id)
         return retired
 
     def _close_reminders(self, key_id: int) -> None:

@@ -33,7 +33,7 @@ class Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not break the command
+        except Exception:
             text = str(record.msg)
         record.msg = terminal_safe(redact(text))
         record.args = None
@@ -62,8 +62,8 @@ def configure(*, stream: object | None = None, path: Path | None = None) -> Path
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
     handler: logging.Handler
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

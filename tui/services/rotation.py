@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ..core.keys import inspect_key
 from ..core.model import ExpirySource, KeyRecord, Kind, Lifecycle
@@ -319,7 +320,7 @@ class Rotator:
         )
         try:
             new = self.store.replace(
-                old.id, new, old_new_name=previous_name(old, lambda n: self.store.find(n) is not None),  # type: ignore[arg-type]
+                old.id, new, old_new_name=previous_name(old, lambda n: self.store.find(n) is not None),
                 now=keeper.now(), detail=f"refreshed from {old.fingerprint}",
             )
         except DuplicateKey:
@@ -349,11 +350,11 @@ class Rotator:
             warnings.append(f"Momento rejected the new key when checked: {message}")
         elif status == "unknown":
             warnings.append(f"the new key could not be checked now: {message}")
-        old = self.store.get(old.id)  # type: ignore[arg-type]
+        old = self.store.get(old.id)
         keeper.schedule(new)
         keeper.schedule(old)
-        self.store.add_reminder(old.id, ReminderKind.SWITCH, keeper.now(), now=keeper.now())  # type: ignore[arg-type]
-        self.store.log(new.id, "verified", now=keeper.now(), detail=status)  # type: ignore[arg-type]
+        self.store.add_reminder(old.id, ReminderKind.SWITCH, keeper.now(), now=keeper.now())
+        self.store.log(new.id, "verified", now=keeper.now(), detail=status)
         self.store.update_rotation(rotation_id, "done", now=keeper.now(), detail=f"verify: {status}")
         return RotationOutcome(old, new, status, message, warnings)
 
@@ -546,10 +547,10 @@ class Rotator:
         (Its refresh being refused is then no sign that anything is wrong with the key.)
         Rotations that ended (failed, interrupted, abandoned) are no other process."""
         try:
-            if self.store.get(record.id).lifecycle is not Lifecycle.ACTIVE:  # type: ignore[arg-type]
+            if self.store.get(record.id).lifecycle is not Lifecycle.ACTIVE:
                 return True
             return any(r["old_id"] == record.id and r["id"] != rotation_id and r["state"] not in _ENDED
-                       and r["started_at"] >= since - 60 for r in self.store.rotations(record.id))  # type: ignore[arg-type]
+                       and r["started_at"] >= since - 60 for r in self.store.rotations(record.id))
         except StoreError:
             return False
 
@@ -558,7 +559,7 @@ class Rotator:
         try:
             return any(r["old_id"] == record.id and (r["state"] == "interrupted" or (
                 r["state"] == "abandoned" and "no new key" in r["detail"]))
-                for r in self.store.rotations(record.id))  # type: ignore[arg-type]
+                for r in self.store.rotations(record.id))
         except StoreError:
             return False
 
@@ -601,9 +602,9 @@ class Rotator:
             raise KeeperError("a key cannot replace itself")
         now = self.keeper.now()
         rid = self.store.start_rotation(old, "manual", now=now)
-        self.store.link(old.id, new.id, now=now)  # type: ignore[arg-type]
+        self.store.link(old.id, new.id, now=now)
         self.store.update_rotation(rid, "done", now=now, new_id=new.id, detail="linked")
-        old = self.store.get(old.id)  # type: ignore[arg-type]
+        old = self.store.get(old.id)
         self.keeper.schedule(old)
-        self.store.add_reminder(old.id, ReminderKind.SWITCH, now, now=now)  # type: ignore[arg-type]
-        self.store.add_reminder(old.id, ReminderKind.REVOKE, now, now=now)  # type: ignore[arg-type]
+        self.store.add_reminder(old.id, ReminderKind.SWITCH, now, now=now)
+        self.store.add_reminder(old.id, ReminderKind.REVOKE, now, now=now)

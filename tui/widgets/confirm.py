@@ -3,11 +3,11 @@ shown as is), never markup: it usually holds a key's name."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from rich.text import Text
 from textual.widgets import Button, Static
 
 
@@ -34,7 +34,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
 
     @property
-    def AUTO_FOCUS(self) -> str:  # type: ignore[override]  # noqa: N802 (Textual's name)
+    def AUTO_FOCUS(self) -> str:  # type: ignore[override]
         # The safe answer has the focus: Enter on a dangerous question cancels.
         return "#no" if self.danger else "#yes"
 

@@ -582,9 +582,8 @@ class KeyTable(ScrollView, can_focus=True):
             self.cursor = 0 if where == 0 else len(self.order) - 1
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "open" and not self.order:
-            return False  # nothing to open: not offered in the footer
-        return True
+        # Nothing to open: not offered in the footer.
+        return not (action == "open" and not self.order)
 
     def action_open(self) -> None:
         if self.current is not None:

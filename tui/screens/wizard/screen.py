@@ -26,7 +26,7 @@ from .state import WizardState
 from .steps import STEPS, GenerateStep, KeyTypeStep, ResultStep, ReviewStep, Step
 
 # The app's action that opens the import dialog for a super-user key (screens never import each other).
-IMPORT_SUPER_USER = "import_key('super-user')"
+IMPORT_SUPER_USER = "open_import(None, 'super-user')"
 
 
 S = TypeVar("S", bound=Step)

@@ -20,8 +20,7 @@ from ...core.policy import DAY, HOUR, countdown
 from ...core.report import local_time
 
 if TYPE_CHECKING:
-    from ...services.issuing import Issued
-    from ...services.momento import GeneratedKey
+    from ...services.issuing import GeneratedKey, Issued
 
 FINE_GRAINED = "fine-grained"
 TOKEN = "token"

@@ -165,7 +165,7 @@ class MomentoApi:
             request.expires.valid_for_seconds = check_valid_for(valid_for_seconds)
 
         def call(channel: grpc.Channel, metadata: list[tuple[str, str]]) -> Any:
-            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
+            stub = auth_pb2_grpc.AuthStub(channel)
             return stub.GenerateApiToken(request, metadata=metadata, timeout=self.timeout)
 
         response = self._stub_call(GENERATE, endpoint, token, (auth_key, token), call)
@@ -187,7 +187,7 @@ class MomentoApi:
         request = auth_pb2._RefreshApiTokenRequest(api_key=token, refresh_token=refresh_token)
 
         def call(channel: grpc.Channel, metadata: list[tuple[str, str]]) -> Any:
-            stub = auth_pb2_grpc.AuthStub(channel)  # type: ignore[no-untyped-call]
+            stub = auth_pb2_grpc.AuthStub(channel)
             return stub.RefreshApiToken(request, metadata=metadata, timeout=self.timeout)
 
         response = self._stub_call(REFRESH, endpoint, token, (api_key, token, refresh_token), call)
@@ -292,10 +292,11 @@ class MomentoApi:
     def _caller(self, key: str, endpoint: str | None) -> tuple[str, str]:
         """The token to send for a key (its inner JWT), and the bare endpoint.
 
-        ``endpoint`` wins over the one inside a v1 or legacy key; a v2 key needs it,
-        unless an override is set. Raises ``KeyFormatError`` when ``key`` is not a
-        Momento key, and a plain ``ValueError`` when the endpoint is wrong or missing
-        (the key itself may be fine).
+        A v1 or legacy key goes only to the endpoint it carries (or the override): a stored
+        endpoint that differs (edited, or imported wrongly) never sends the key elsewhere. A
+        v2 key carries none: ``endpoint`` is needed, unless an override is set. Raises
+        ``KeyFormatError`` when ``key`` is not a Momento key, and a plain ``ValueError`` when
+        the endpoint is wrong or missing (the key itself may be fine).
         """
         given: str | None = None
         if endpoint is not None and endpoint.strip():
@@ -303,6 +304,11 @@ class MomentoApi:
                 given = normalise_endpoint(endpoint)
             except KeyFormatError as exc:
                 raise ValueError(f"Bad endpoint: {exc}.") from None
+        own = inspect_key(key)
+        if own.endpoint:
+            if given and given != own.endpoint:
+                _log.debug("the key carries the endpoint %s; the given one (%s) is not used", own.endpoint, given)
+            return own.inner_jwt(), own.endpoint
         inspection = inspect_key(key, given)
         token = inspection.inner_jwt()
         if inspection.endpoint:

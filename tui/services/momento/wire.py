@@ -131,7 +131,7 @@ def check_valid_for(seconds: int) -> int:
     """``seconds`` if Momento's ``valid_for_seconds`` (a uint32) can carry it."""
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         # ValueError, not TypeError: callers report every bad argument through ValueError.
-        raise ValueError("valid_for_seconds must be a whole number of seconds.")  # noqa: TRY004
+        raise ValueError("valid_for_seconds must be a whole number of seconds.")
     if not 0 < seconds <= UINT32_MAX:
         raise ValueError(f"valid_for_seconds must be between 1 and {UINT32_MAX}, not {seconds}.")
     return seconds
@@ -220,7 +220,7 @@ def key_from_answer(
                 f"the key in Momento's answer does not read as a Momento key ({exc}); it is "
                 "kept exactly as Momento sent it"
             )
-        except Exception:  # noqa: BLE001 (a reader's bug must not cost the key Momento made)
+        except Exception:
             oddities.append("the key in Momento's answer could not be read; it is kept as Momento sent it")
     valid_until = answer.valid_until or None
     if expect_expiry and valid_until is None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
-from .errors import CorruptStore, NotOurs, ReadOnlyStore, StoreError, friendly
+from .errors import NotOurs, ReadOnlyStore, StoreError, friendly
 
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 10_000

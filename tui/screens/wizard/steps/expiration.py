@@ -10,7 +10,14 @@ from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Stati
 
 from ....core.expiry import ExpiryError
 from ..state import (
-    CUSTOM, DEFAULT_KEY_EXPIRY, DEFAULT_TOKEN_EXPIRY, KEY_PRESETS, NEVER, TOKEN_PRESETS, choose_expiry, expiry_seconds,
+    CUSTOM,
+    DEFAULT_KEY_EXPIRY,
+    DEFAULT_TOKEN_EXPIRY,
+    KEY_PRESETS,
+    NEVER,
+    TOKEN_PRESETS,
+    choose_expiry,
+    expiry_seconds,
     expiry_sentence,
 )
 from .base import Note, Step

@@ -19,6 +19,7 @@ from ....core.report import local_time
 from ....core.text import slug
 from ....services.issuing import Issued
 from ....services.recovery import SecretFileError, in_git_work_tree, rescue_dir, write_secret_file
+from ...base import KeysBase
 from ..state import WizardState, keep_fields, result_problem
 from .base import Note, Step, expected_errors
 from .generate import link
@@ -74,11 +75,6 @@ class ResultStep(Step):
             super().__init__()
             self.target = target
             self.problem = problem
-
-    class Copied(Message):
-        def __init__(self, system: bool) -> None:
-            super().__init__()
-            self.system = system
 
     def __init__(self, state: WizardState, *, id: str) -> None:
         super().__init__(state, id=id)
@@ -180,20 +176,10 @@ class ResultStep(Step):
     def _copy(self) -> None:
         g = self.state.generated
         if g is not None:
-            self.app.copy_to_clipboard(g.api_key)  # the terminal's clipboard (OSC 52), at once
-            self.copy_system(g.api_key)
-
-    @work(thread=True, group="wizard-copy", exit_on_error=False)
-    def copy_system(self, text: str) -> None:
-        from ....services.clipboard import SystemClipboard
-
-        self.post_message(self.Copied(SystemClipboard().copy(text)))
-
-    @on(Copied)
-    def _copied(self, event: Copied) -> None:
-        event.stop()
-        how = "system and terminal clipboard" if event.system else "terminal clipboard (OSC 52)"
-        self.notify(f"Copied the new key {self.state.name!r} to the {how}", title="Copied", markup=False)
+            # The app's one copy path: both clipboards, and the clear that outlives the app.
+            screen = self.screen
+            if isinstance(screen, KeysBase):
+                screen.host.copy_secret_value(g.api_key, self.state.name)
 
     # ---- retry storing -----------------------------------------------------------------------------
     @on(Button.Pressed, "#retry-store")
@@ -210,7 +196,7 @@ class ResultStep(Step):
         try:
             services.vault.probe()  # the keyring may have been unlocked meanwhile
             again = services.issuer.retry(issued, **keep_fields(s))
-        except Exception as exc:  # noqa: BLE001 - the issuer never raises; if it did, the key stays on screen
+        except Exception as exc:
             again = Issued(issued.generated, issued.name, rescue_file=issued.rescue_file,
                            problem=f"unexpected {type(exc).__name__} while storing")
         self.post_message(self.Retried(again, link(services, s, again)))

@@ -84,7 +84,7 @@ class SignInStep(Step):
         except expected_errors() as exc:
             self.post_message(self.Loaded([], f"could not read your keys: {exc}"))
             return
-        except Exception as exc:  # noqa: BLE001 - pasting a key still works; say what went wrong
+        except Exception as exc:
             self.post_message(self.Loaded([], f"could not read your keys: unexpected {type(exc).__name__}"))
             return
         self.post_message(self.Loaded(found))
@@ -193,7 +193,7 @@ class SignInStep(Step):
         except expected_errors() as exc:
             self.post_message(self.Verified(None, f"✖ Not verified: {exc}"))
             return
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the app down; say what it was
+        except Exception as exc:
             self.post_message(self.Verified(None, f"✖ Not verified: unexpected {type(exc).__name__}"))
             return
         self.post_message(self.Verified(result.status, result.message))
@@ -218,7 +218,7 @@ class SignInStep(Step):
         except expected_errors() as exc:
             self.post_message(self.Tracked(name, str(exc)))
             return
-        except Exception as exc:  # noqa: BLE001 - the pasted key still acts for this request
+        except Exception as exc:
             self.post_message(self.Tracked(name, f"unexpected {type(exc).__name__}"))
             return
         self.post_message(self.Tracked(result.record.name, None))
