@@ -17,7 +17,7 @@ import sys
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -141,7 +141,7 @@ def mixed(tmp_path: Path) -> Store:
     store = Store(tmp_path / "mixed.db")
     left = [-30 * DAY, -1, 0, 1, HOUR, 2 * DAY, 3 * DAY, 3 * DAY + 1, 10 * DAY, 14 * DAY, 20 * DAY, 400 * DAY, 2**40]
     n = 0
-    for i, seconds in enumerate(left):
+    for seconds in left:
         for issued in (None, NOW - DAY, NOW - 300 * DAY, NOW + seconds + 5):  # the last: issued after it expires
             for warn, crit in ((None, None), (30 * DAY, None), (None, 60), (HOUR, 60)):
                 name = f"{NAMES[n % len(NAMES)]} {n}"
@@ -312,7 +312,7 @@ def iso_utc_by_datetime(instant):
     """What datetime writes, with four-digit years; beyond datetime's range, its edge (any
     instant a key can carry must display: issue 11, dates at the edge)."""
     try:
-        d = datetime.fromtimestamp(instant, tz=timezone.utc)
+        d = datetime.fromtimestamp(instant, tz=UTC)
     except (OverflowError, ValueError, OSError):
         return "9999-12-31T23:59:59Z" if instant > 0 else "0001-01-01T00:00:00Z"
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"

@@ -22,8 +22,8 @@ import grpc
 import pytest
 from momento_wire_types.generated import permissionmessages_pb2 as perm_pb2
 
-from tests.conftest import make_v1
 from tests.cli_support import HEAVY_PROBE, cli_env, run_cli
+from tests.conftest import make_v1
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
 from tui.core.keys import inspect_text
 from tui.services.store import Store
@@ -278,7 +278,7 @@ def test_endpoint_override_option_wins_over_the_environment(env, fake_momento):
     (["--expires", "30d", "--topic", "c=publishonly"], "CACHE/TOPIC=ROLE"),
     (["--expires", "30d", "--topic", "c/t=readwrite"], "Unknown topic role"),
     (["--expires", "30d", "--cache", "c=readonly", "--cache", "c=readonly"], "listed twice"),
-    (["--expires", "30d", *sum((["--cache", f"c{i}=readonly"] for i in range(11)), [])], "at most 10"),
+    (["--expires", "30d", *[arg for i in range(11) for arg in ("--cache", f"c{i}=readonly")]], "at most 10"),
     (["--expires", "30d", "--all-data", "--cache", "c=readonly"], "either --all-data"),
     (["--expires", "soon", "--all-data"], "not a duration"),
     (["--expires", "0s", "--all-data"], "longer than zero"),

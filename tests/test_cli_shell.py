@@ -431,3 +431,33 @@ def test_notify_uses_the_platform_notifier(env, tmp_path, monkeypatch, capsys):
     sent = log.read_text()
     assert "display notification" in sent and "momento-keys: warning" in sent and "soon [/]" in sent
     assert capsys.readouterr().out == ""
+
+
+def test_the_dashboard_writes_its_debug_log_to_the_file(env, tmp_path, monkeypatch, capsys):
+    """The dashboard owns the terminal: with --debug its log goes to the log file (0600)."""
+    import logging
+
+    from tui import cli, factory
+    from tui.services import log
+
+    class App:
+        return_code = 0
+
+        def run(self) -> None:
+            log.get("app").debug("the dashboard drew %d rows", 3)
+
+    monkeypatch.setattr(factory, "build_app", lambda *args, **kwargs: App())
+    for k, v in {**env, "XDG_STATE_HOME": str(tmp_path / "state")}.items():
+        monkeypatch.setenv(k, v)
+    logger = logging.getLogger(log.LOGGER)
+    try:
+        assert cli.main(["--debug"]) == 0
+    finally:
+        for handler in list(logger.handlers):
+            handler.close()
+            logger.removeHandler(handler)
+    path = tmp_path / "state" / "momento-keys" / "log" / "momento-keys.log"
+    text = path.read_text()
+    assert "the dashboard starts" in text and "the dashboard drew 3 rows" in text
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert f"debug log: {path}" in capsys.readouterr().err

@@ -158,7 +158,7 @@ def _ask(api: MomentoApi, acting: KeyRecord, secret: str, grants: list[Grant], v
                         ExitCode.INTERRUPTED) from None
     except ValueError as exc:  # the stored secret is not a usable key, or a bad endpoint: nothing was sent
         raise UserError(f"{acting.name!r} cannot be used: {str(exc).rstrip('.')}; nothing was generated") from None
-    except Exception as exc:  # noqa: BLE001 - a bug or an SDK surprise: say what, without a traceback or a secret
+    except Exception as exc:  # a bug or an SDK surprise: say what, without a traceback or a secret
         detail = scrub(f"{type(exc).__name__}: {exc}", [secret])
         raise UserError(f"unexpected failure while calling Momento ({detail}); nothing was stored{maybe}",
                         ExitCode.UNAVAILABLE) from None
@@ -206,7 +206,7 @@ def cmd_generate(ctx: Context) -> int:
 
     # 3. Keep it: stored, or rescued; never lost.
     try:
-        issued = issuer.keep(generated, name, **fields)  # type: ignore[arg-type]
+        issued = issuer.keep(generated, name, **fields)
     except KeyboardInterrupt:
         issued = issuer.rescue(generated, name, "interrupted while storing")
     if issued.record is None:
@@ -254,7 +254,7 @@ def cmd_verify(ctx: Context) -> int:
     secret = ctx.secret(record)
     try:
         result = api.verify(secret, record.endpoint)
-    except Exception as exc:  # noqa: BLE001 - verify reports failures in its result: a bug or an SDK surprise
+    except Exception as exc:  # verify reports failures in its result: a bug or an SDK surprise
         from ..core.text import scrub
         from ..services.momento import VerifyResult
 

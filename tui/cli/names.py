@@ -29,7 +29,7 @@ def names(argv: list[str]) -> int:
             rows = store._read("SELECT name FROM keys WHERE lifecycle != 'retired' ORDER BY name")
         finally:
             store.close()
-    except Exception:  # noqa: BLE001 - see the module docstring
+    except Exception:  # see the module docstring
         return 0
     text = "".join(output.cell(name) + "\n" for (name,) in rows)
     try:
