@@ -149,7 +149,8 @@ def _ask(api: MomentoApi, acting: KeyRecord, secret: str, grants: list[Grant], v
     maybe = "" if disposable else "; the key may have been created anyway: check the Momento console"
     try:
         if disposable:
-            return api.generate_disposable_token(secret, acting.endpoint, grants, valid_for, token_id=token_id)
+            extra = {"token_id": token_id} if token_id else {}  # only when given: any client takes the call
+            return api.generate_disposable_token(secret, acting.endpoint, grants, valid_for, **extra)
         return api.generate_api_key(secret, acting.endpoint, grants, valid_for)
     except MomentoError as exc:
         raise _momento_failure(exc, using=acting.name, disposable=disposable) from None
