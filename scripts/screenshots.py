@@ -200,6 +200,16 @@ async def rotation_lineage(pilot, app):
     app.screen.query_one("#lineage").scroll_visible(animate=False)
 
 
+# ---- v2 keys: a synced dashboard, against a local fake account API (no real keys) --------------
+
+def synced_app(server) -> MomentoKeysApp:
+    """The demo keys, v2 keys made with roles (one since revoked in the console), and the
+    account synced: the same data as the snapshot test of it (tests/test_snapshots.py)."""
+    from tests.test_snapshots import synced_demo_keeper
+
+    return build_app(synced_demo_keeper(server, ManualClock(NOW)), tick=False, watch_interval=0)
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await shoot(demo_app(), "dashboard")
@@ -223,6 +233,10 @@ async def main() -> None:
         await shoot(wizard_app(server), "wizard-token-expiration", wizard_steps(3, token=True))
         await shoot(rotation_app(server), "rotation", rotation_steps)
         await shoot(rotation_app(server), "rotation-lineage", rotation_lineage)
+    from tests.fake_account import FakeAccount
+
+    with FakeAccount(now=lambda: NOW) as account:
+        await shoot(synced_app(account), "dashboard-synced")
 
 
 if __name__ == "__main__":

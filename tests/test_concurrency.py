@@ -47,6 +47,7 @@ from tests.file_keyring import LockedPlaintextKeyring, default_path, read_entrie
 from tui.app import MomentoKeysApp
 from tui.core.keys import fingerprint, inspect_text
 from tui.core.model import KeyType, Lifecycle
+from tui.services import recovery
 from tui.services.config import Settings
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
@@ -221,7 +222,7 @@ async def test_dashboard_sees_cli_processes_and_no_write_is_lost(tmp_path: Path,
             assert old.lifecycle is Lifecycle.PREVIOUS
     assert keeper.store.open_rotations() == []
     assert not [u for u in entries if u.startswith("key:pending:")]
-    assert keeper.orphans() == []
+    assert recovery.orphans(keeper) == []
     assert keeper.store.integrity() == "ok"
     # Every rotation that produced a record says so (a stale resume() in another process
     # must not have marked it abandoned).

@@ -9,7 +9,7 @@ kills it with SIGKILL after a random delay (seeded: the seed is printed;
 
 * ``PRAGMA integrity_check`` is ``ok``;
 * every ``key:<fingerprint>`` entry in the keyring file has a record with that
-  fingerprint, or ``Keeper.orphans()`` (what ``doctor`` lists) reports it;
+  fingerprint, or ``recovery.orphans(keeper)`` (what ``doctor`` lists) reports it;
 * every ``key:pending:<old fingerprint>`` (a rotation's parked new pair)
   belongs to an open rotation of the key with that fingerprint;
 * every record that says its secret is stored has it in the keyring, and no
@@ -22,7 +22,7 @@ kills it with SIGKILL after a random delay (seeded: the seed is printed;
   (see UNAVOIDABLE below), and every spent refresh token has its new pair saved.
 
 Now and then (and at the end) it recovers as a user would, in a random order:
-``doctor --adopt`` (``Keeper.adopt``) and ``Rotator.resume`` (what ``rotate``
+``doctor --adopt`` (``recovery.adopt``) and ``Rotator.resume`` (what ``rotate``
 and the dashboard do when they start); afterwards every key in the keyring has
 its record, nothing is parked, no rotation is open, and every rotation that
 produced a record links it to its predecessor.
@@ -74,6 +74,7 @@ from tests.file_keyring import LockedPlaintextKeyring, default_path, read_entrie
 from tui.core.keys import KeyFormatError, inspect_key, inspect_text
 from tui.core.model import KeyType, Lifecycle
 from tui.core.reminders import planned
+from tui.services import recovery
 from tui.services.config import Settings
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
@@ -332,7 +333,7 @@ class Campaign:
         try:
             records = k.store.all()
             by_fp = {r.fingerprint: r for r in records}
-            orphans = {o["fingerprint"] for o in k.orphans()}
+            orphans = {o["fingerprint"] for o in recovery.orphans(k)}
             self.stats["orphans found"] += len(orphans - self.orphans_seen)
             self.orphans_seen |= orphans
             open_old = {k.store.get(rot["old_id"]).fingerprint for rot in k.store.open_rotations()}
@@ -410,7 +411,7 @@ class Campaign:
         try:
             for step in order.split(", then "):
                 if step == "adopt":
-                    adopted, dropped = k.adopt(self.api)
+                    adopted, dropped = recovery.adopt(k, resume=Rotator(k, self.api).resume)
                     self.stats["orphans adopted"] += sum(r.source == "adopted" for r in adopted)
                     self.stats["rotations completed by adopt"] += sum(r.source == "rotation" for r in adopted)
                     self.stats["stale journal rows dropped"] += dropped
@@ -448,7 +449,7 @@ class Campaign:
             assert not user.startswith("key:pending:"), f"still parked after resume: {user}"
             if user.startswith("key:"):
                 assert user.removeprefix("key:") in by_fp, f"{user}: still without a record after recovery"
-        assert k.orphans() == []
+        assert recovery.orphans(k) == []
         assert k.store.open_rotations() == []
         with sqlite3.connect(self.db) as conn:
             rotations = conn.execute("SELECT id, old_id, new_fingerprint, state FROM rotations").fetchall()
@@ -477,7 +478,7 @@ class Campaign:
         k = self.keeper()
         try:
             reported = {o["fingerprint"] for o in doc["orphans"]}
-            assert reported == {o["fingerprint"] for o in k.orphans()}
+            assert reported == {o["fingerprint"] for o in recovery.orphans(k)}
         finally:
             k.store.close()
         p = run_cli(self.env, "doctor", "--adopt", "--allow-insecure-keyring", timeout=60)

@@ -68,3 +68,30 @@ def test_doctor_on_windows_does_not_call_every_file_readable(tmp_path, monkeypat
     monkeypatch.setattr(sys, "platform", "linux")
     report = doctor.diagnose(config_path=tmp_path / "config.toml", db_path=db)
     assert any("readable by others" in p for p in report.problems)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "device", "folder"])
+def test_only_a_regular_file_is_ever_replaced(tmp_path: Path, kind: str) -> None:
+    """`export --force`, `metrics --textfile` and Download JSON once replaced symlinks, device
+    nodes and FIFOs: one writer now refuses anything but a regular file."""
+    from tui.services.files import WriteError, write_atomically
+
+    target = tmp_path / "out.json"
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    if kind == "symlink":
+        target.symlink_to(victim)
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target = Path("/dev/null")
+    else:
+        target.mkdir()
+    with pytest.raises(WriteError):
+        write_atomically(target, "secret", mode=0o600, replace=True)
+    assert victim.read_text() == "precious"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json.")]  # no temporary file left
+    regular = tmp_path / "regular.json"
+    regular.write_text("old")
+    write_atomically(regular, "new", mode=0o600, replace=True)
+    assert regular.read_text() == "new" and oct(regular.stat().st_mode & 0o777) == "0o600"

@@ -70,3 +70,15 @@ def test_names_with_control_characters_are_refused(env) -> None:
     for bad in ("evil\x1b[2J", "bell\x07", "csi\x9b1m", "line\u2028sep", "\u202eevil rtl"):
         p = run_cli(env, "import", "--name", bad, stdin=make_v1())
         assert p.returncode in (1, 2) and "Traceback" not in p.stderr and clean(p.stderr), p.stderr
+
+
+def test_a_secret_pasted_where_a_name_belongs_is_never_echoed(env) -> None:
+    """`export <a key pasted by mistake>`: the "no key named …" message redacts it, as usage
+    errors do."""
+    key = make_v1()
+    for argv in (["export", key, "--stdout"], ["inspect", key], ["rotate", key], ["env", key, "--stdout"]):
+        p = run_cli(env, *argv)
+        assert p.returncode != 0 and "Traceback" not in p.stderr
+        assert key not in p.stdout + p.stderr
+        inner = key[20:60]
+        assert inner not in p.stdout + p.stderr, p.stderr

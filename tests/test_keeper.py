@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import NOW, console_json, make_v1, make_v2
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType, Kind, Status
+from tui.services import recovery
 from tui.services.keeper import Keeper, KeeperError
 from tui.services.store import Store, StoreError
 from tui.services.vault import SERVICE, MemoryKeyring, Vault
@@ -133,20 +134,20 @@ def test_a_secret_left_without_its_record_is_found_and_adopted(keeper: Keeper, m
         keeper.import_key(inspect_text(console_json(key, None, refresh)), "orders prod")
     monkeypatch.undo()
     assert keeper.store.count() == 0
-    [orphan] = keeper.orphans()
+    [orphan] = recovery.orphans(keeper)
     assert orphan["name"] == "orders prod"
-    adopted, dropped = keeper.adopt()
+    adopted, dropped = recovery.adopt(keeper)
     assert [r.name for r in adopted] == ["orders prod"] and dropped == 0
     record = keeper.store.find("orders prod")
     assert record.secret_stored and record.has_refresh_token and record.source == "adopted"
     assert keeper.vault.get(record.fingerprint) == key
-    assert keeper.orphans() == [] and keeper.store.journal() == []
+    assert recovery.orphans(keeper) == [] and keeper.store.journal() == []
 
 
 def test_journal_row_without_a_secret_is_dropped(keeper: Keeper):
     keeper.store.journal_add("sha256:gone", "ghost", "v1", now=NOW)
-    assert keeper.orphans() == []
-    assert keeper.adopt() == ([], 1)
+    assert recovery.orphans(keeper) == []
+    assert recovery.adopt(keeper) == ([], 1)
     assert keeper.store.journal() == []
 
 

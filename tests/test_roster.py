@@ -43,6 +43,9 @@ def records(draw, n_max: int = 40) -> list[KeyRecord]:
             lifecycle=draw(st.sampled_from(list(Lifecycle))),
             warning_seconds=draw(st.one_of(st.none(), st.sampled_from([60, 86400, 400 * 86400]))),
             critical_seconds=draw(st.one_of(st.none(), st.sampled_from([30, 3600]))),
+            # v2 keys: a role, and revoked ones (REVOKED whatever their expiry, as policy.band says)
+            role_name=draw(st.one_of(st.none(), st.sampled_from(["Owner", "Operator", "ops-ré"]))),
+            revoked_at=draw(st.one_of(st.none(), st.integers(NOW - 86400, NOW + 86400))),
         ))
     return out
 
@@ -50,7 +53,7 @@ def records(draw, n_max: int = 40) -> list[KeyRecord]:
 def hay(r: KeyRecord) -> str:
     """The filter's text of a record, as the table documented it before the roster."""
     return " ".join(filter(None, [r.name, r.kind.value, r.key_type.value, r.region or "", r.provider or "",
-                                  r.notes, " ".join(r.tags), r.lifecycle.value])).lower()
+                                  r.notes, " ".join(r.tags), r.lifecycle.value, r.role_name or ""])).lower()
 
 
 @settings(max_examples=60, deadline=None)
@@ -61,6 +64,9 @@ def test_status_is_the_policy_status(recs, offset):
     by_id = {r.id: r for r in recs}
     for i in range(len(roster)):
         assert roster.status(i, now) is status_of(by_id[roster.ids[i]], now, DEFAULT)
+        record = by_id[roster.ids[i]]
+        assert roster.row(i).role_name == record.role_name == roster.role_name(i)
+        assert roster.row(i).revoked is (record.revoked_at is not None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,7 +100,8 @@ def test_filter_matches_every_word_anywhere_in_the_text(recs, words):
 def test_filter_before_the_search_text_is_built_uses_each_rows_own_words():
     recs = [KeyRecord(id=1, name="orders prod", kind=Kind.V1, region="eu-west-1", notes="Lambda"),
             KeyRecord(id=2, name="billing", kind=Kind.V2, notes="orders")]
-    roster = Roster([[(r.id, r.name, 0 if r.kind is Kind.V1 else 2, 2, r.region, None, None, True, 0, None, None)
+    roster = Roster([[(r.id, r.name, 0 if r.kind is Kind.V1 else 2, 2, r.region, None, None, True, 0, None, None,
+                      None, None)
                       for r in recs]], DEFAULT)
     assert not roster.searchable
     assert {roster.ids[i] for i in roster.matching(["orders"])} == {1}   # notes not searched yet
@@ -107,8 +114,8 @@ def test_filter_before_the_search_text_is_built_uses_each_rows_own_words():
 
 def test_search_text_of_other_keys_is_refused():
     roster = Roster.of([KeyRecord(id=1, name="a", kind=Kind.V1), KeyRecord(id=2, name="b", kind=Kind.V1)], DEFAULT)
-    fresh = Roster([[(1, "a", 0, 2, None, None, None, True, 0, None, None),
-                     (2, "b", 0, 2, None, None, None, True, 0, None, None)]], DEFAULT)
+    fresh = Roster([[(1, "a", 0, 2, None, None, None, True, 0, None, None, None, None),
+                     (2, "b", 0, 2, None, None, None, True, 0, None, None, None, None)]], DEFAULT)
     assert not fresh.add_search_text([[(1, None, "", "[]"), (3, None, "", "[]")]])  # a key deleted, one added
     assert not fresh.add_search_text([[(1, None, "", "[]")]])                       # one missing
     assert not fresh.searchable
@@ -158,6 +165,9 @@ def test_store_roster_matches_its_records(tmp_path):
         KeyRecord(name="legacy", kind=Kind.LEGACY, expiry_source=ExpirySource.JWT_NO_EXP,
                   lifecycle=Lifecycle.PREVIOUS),
         KeyRecord(name="mystery", kind=Kind.V2, expiry_source=ExpirySource.UNKNOWN, lifecycle=Lifecycle.RETIRED),
+        KeyRecord(name="svc v2", kind=Kind.V2, issued_at=NOW - 86400, expires_at=NOW + 30 * 86400,
+                  expiry_source=ExpirySource.V2_METADATA, key_id="key-1", role_id="role-operator",
+                  role_name="Operator", revoked_at=NOW - 60),
     ]
     for r in recs:
         store.add(r, now=NOW)
@@ -166,7 +176,10 @@ def test_store_roster_matches_its_records(tmp_path):
     expected = Roster.of(store.all(), DEFAULT)
     assert [roster.row(i) for i in roster.order("expiry", NOW)] == [expected.row(i) for i in
                                                                      expected.order("expiry", NOW)]
-    assert [roster.status(i, NOW) for i in range(3)] == [expected.status(i, NOW) for i in range(3)]
+    assert [roster.status(i, NOW) for i in range(4)] == [expected.status(i, NOW) for i in range(4)]
+    v2 = roster.index_of(store.find("svc v2").id)
+    assert roster.status(v2, NOW) is Status.REVOKED and roster.role_name(v2) == "Operator"
+    assert {roster.name(i) for i in roster.matching(["operator"])} == {"svc v2"}
     assert {roster.name(i) for i in roster.matching(["ZÜRICH"])} == {"orders prod"}
     assert {roster.name(i) for i in roster.matching(["retired"])} == {"mystery"}
     store.close()

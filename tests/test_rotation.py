@@ -14,6 +14,7 @@ from tui.core.clock import ManualClock
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType, Lifecycle
 from tui.core.reminders import ReminderKind, ReminderState
+from tui.services import recovery
 from tui.services.config import Settings
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
@@ -269,9 +270,9 @@ def test_a_key_with_a_parked_pair_cannot_be_deleted_and_doctor_adopts_an_orphane
     # still found through the journal, and adopt files it as a key of its own.
     for rot in rkeeper.store.open_rotations():
         rkeeper.store.update_rotation(rot["id"], "failed", now=rkeeper.now(), detail="lost")
-    assert any(o["fingerprint"] == f"pending:{old.fingerprint}" for o in rkeeper.orphans())
-    adopted, _ = rkeeper.adopt()
+    assert any(o["fingerprint"] == f"pending:{old.fingerprint}" for o in recovery.orphans(rkeeper))
+    adopted, _ = recovery.adopt(rkeeper)
     assert [a.name for a in adopted] == ["orders prod (new)"]
     assert adopted[0].has_refresh_token and rkeeper.vault.get_refresh_token(adopted[0].fingerprint)
     assert not any(u.startswith("key:pending") for _, u in entries(rkeeper))
-    assert rkeeper.orphans() == []
+    assert recovery.orphans(rkeeper) == []

@@ -335,3 +335,48 @@ def test_no_secret_reaches_the_output(session: dict[str, Any], made: dict[str, s
     text = session["stdout"] + session["stderr"]
     for name in ("secret", "refresh", "password"):
         assert made[name] not in text, f"the {name} leaked into the helper's output"
+
+
+def headless_wrapper() -> str:
+    """The wrapper script exactly as the README shows it."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- headless-keyring", 1)[1].split("<!-- /headless-keyring -->", 1)[0]
+    return block.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_headless_keyring_recipe_works_across_sessions(tmp_path: Path) -> None:
+    """The README's recipe for servers, run as written: one D-Bus session stores a key, a later
+    session (as the next cron run would) reads it back; doctor calls the keyring secure."""
+    if not (shutil.which("dbus-run-session") and shutil.which("gnome-keyring-daemon")):
+        if os.environ.get("CI"):
+            pytest.fail("dbus-run-session and gnome-keyring-daemon are installed by .ci/run")
+        pytest.skip("needs dbus-run-session and gnome-keyring-daemon")
+    wrapper = tmp_path / "with-keyring"
+    wrapper.write_text(headless_wrapper())
+    wrapper.chmod(0o700)
+    password = tmp_path / "keyring-pass"
+    password.write_text(secrets.token_urlsafe(24) + "\n")
+    password.chmod(0o600)
+    home = tmp_path / "home"
+    (home / "run").mkdir(parents=True, mode=0o700)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MOMENTO", "PYTHON_KEYRING", "DBUS", "GNOME_KEYRING", "XDG", "DISPLAY",
+                                "WAYLAND"))}
+    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(home / "run"), MOMENTO_KEYRING_PASSWORD_FILE=str(password),
+               MOMENTO_KEYS_DB=str(tmp_path / "keys.db"), MOMENTO_KEYS_CONFIG=str(tmp_path / "config.toml"),
+               PYTHONPATH=str(REPO))
+    key = make_v1()
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(wrapper), sys.executable, "-m", "tui", *args], input=stdin, env=env,
+                              capture_output=True, text=True, timeout=SESSION_TIMEOUT)
+
+    first = run("import", "--name", "server key", stdin=key)
+    assert first.returncode == 0, first.stderr  # 0, not 5: the secret is in a secure keyring
+    second = run("export", "server key", "--stdout")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["apiKey"] == key  # the next session reads what the first stored
+    doctor = run("doctor", "--json")
+    assert json.loads(doctor.stdout)["keyring"]["health"] == "secure", doctor.stdout[-500:]
+    assert key not in first.stdout + first.stderr + doctor.stdout + doctor.stderr
+    assert list((home / ".local" / "share" / "keyrings").glob("*.keyring"))  # on disk, encrypted

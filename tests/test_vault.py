@@ -7,6 +7,7 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked, PasswordSetError
 from keyring.testing.backend import BackendBasicTests
 
+from tui.services import recovery
 from tui.services.vault import SERVICE, Health, MemoryKeyring, Vault, VaultError, classify
 
 
@@ -186,6 +187,6 @@ def test_a_crash_between_the_two_writes_never_leaves_a_key_without_its_refresh_t
     memory_keyring.set_password = real  # type: ignore[method-assign]
     assert not keeper.vault.has(inspection.fingerprint)
     assert keeper.store.find("orders") is None
-    adopted, dropped = keeper.adopt()
+    adopted, dropped = recovery.adopt(keeper)
     assert adopted == [] and dropped == 1
     assert memory_keyring.entries == {}

@@ -18,6 +18,16 @@ from tui.core.keys import inspect_text
 from tui.core.model import KeyType, Kind
 from tui.screens.import_key import ImportScreen
 from tui.screens.wizard import WizardScreen
+from tui.screens.wizard.steps import (
+    ExpirationStep,
+    KeyTypeStep,
+    PermissionsStep,
+    RegionStep,
+    ResultStep,
+    ReviewStep,
+    SecureStep,
+    SignInStep,
+)
 from tui.services.config import Settings
 from tui.services.context import Services
 from tui.services.keeper import Keeper
@@ -83,21 +93,36 @@ async def open_wizard(pilot) -> WizardScreen:
     return screen
 
 
+def at(w: WizardScreen, kind: type) -> bool:
+    """The wizard shows the step ``kind``."""
+    return isinstance(w.current, kind)
+
+
 async def walk_to_permissions(pilot, *, kind: str = "fine-grained", expiry: str | None = None) -> WizardScreen:
     w = await open_wizard(pilot)
     w = await nxt(pilot)        # sign in (the tracked super-user key is preselected)
-    assert w.step == 1
-    w = await nxt(pilot)        # region: defaults to the acting key's cell
-    assert w.state.endpoint == "cell-4-us-west-2-1.prod.a.momentohq.com"
+    assert at(w, KeyTypeStep)
     pick(w, "#key-type", kind)
     await pilot.pause()
     w = await nxt(pilot)
-    assert w.step == 3
+    assert at(w, RegionStep)
+    w = await nxt(pilot)        # region: defaults to the acting key's cell
+    assert w.state.endpoint == "cell-4-us-west-2-1.prod.a.momentohq.com"
+    assert at(w, ExpirationStep)
     if expiry:
         pick(w, "#expiry-token" if kind == "token" else "#expiry-key", expiry)
         await pilot.pause()
     w = await nxt(pilot)
-    assert w.step == 4, error_text(w)
+    assert at(w, PermissionsStep), error_text(w)
+    return w
+
+
+async def walk_to_review(pilot, *, kind: str = "fine-grained") -> WizardScreen:
+    """Through the v1 steps, with the first permission row filled (it asks for one named cache)."""
+    w = await walk_to_permissions(pilot, kind=kind)
+    w.query("GrantRow").first().query_one(".cache", Input).value = "orders"
+    w = await nxt(pilot)
+    assert at(w, ReviewStep), error_text(w)
     return w
 
 
@@ -121,14 +146,14 @@ async def test_fine_grained_key_end_to_end(wkeeper: Keeper, fake_momento: FakeMo
         rows[1].query_one(".topic", Input).value = "events"
         rows[1].query_one(".role", Select).value = "subscribeonly"
         w = await nxt(pilot)
-        assert w.step == 5
+        assert at(w, ReviewStep)
         review = str(w.query_one("#review").render())
         assert "read-only on cache 'orders'" in review or "orders" in review
         w.query_one("#new-name", Input).value = "orders reader"
         w.query_one("#new-notes", Input).value = "orders-svc prod"
         w = await nxt(pilot)   # generate
         await settle(pilot)
-        assert w.step == 7, error_text(w)
+        assert at(w, ResultStep), error_text(w)
         assert "Stored as orders reader" in str(w.query_one("#store-status").render())
         generated = w.state.generated
     calls = fake_momento.calls("GenerateApiToken")
@@ -161,7 +186,7 @@ async def test_short_lived_token(wkeeper: Keeper, fake_momento: FakeMomento):
         w.query_one("#new-name", Input).value = "ci token"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 7, error_text(w)
+        assert at(w, ResultStep), error_text(w)
     calls = fake_momento.calls("GenerateDisposableToken")
     assert len(calls) == 1 and not fake_momento.calls("GenerateApiToken")
     record = wkeeper.store.find("ci token")
@@ -175,12 +200,11 @@ async def test_super_user_path_hands_over_to_import(wkeeper: Keeper, fake_moment
     async with app.run_test(size=SIZE) as pilot:
         w = await open_wizard(pilot)
         w = await nxt(pilot)
-        w = await nxt(pilot)
         pick(w, "#key-type", "super-user")
         await pilot.pause()
         assert "console" in str(w.query_one("#type-note").render())
         w = await nxt(pilot)
-        assert w.step == 2 and "console" in error_text(w)
+        assert at(w, KeyTypeStep) and "console" in error_text(w)
         w.query_one("#to-import", Button).press()
         await settle(pilot)
         assert isinstance(app.screen, ImportScreen)
@@ -195,7 +219,7 @@ async def test_sign_in_with_a_pasted_key_verifies_and_tracks_it(wkeeper: Keeper,
         assert w.query_one("#paste-box").display   # nothing tracked: paste is the only choice
         w.query_one("#acting-key", Input).value = "not a key"
         w = await nxt(pilot)
-        assert w.step == 0 and "not a Momento" in error_text(w)
+        assert at(w, SignInStep) and "not a Momento" in error_text(w)
         w.query_one("#acting-key", Input).value = fake_momento.superuser_key()
         w.query_one("#acting-name", Input).value = "pasted super"
         w.query_one("#verify", Button).press()
@@ -203,7 +227,7 @@ async def test_sign_in_with_a_pasted_key_verifies_and_tracks_it(wkeeper: Keeper,
         assert w.state.verified == "valid"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 1
+        assert at(w, KeyTypeStep)
     assert len(fake_momento.calls("ListCaches")) == 1
     record = wkeeper.store.find("pasted super")
     assert record is not None and record.key_type is KeyType.SUPER_USER and record.secret_stored
@@ -216,35 +240,37 @@ async def test_validation_errors_stop_each_step(wkeeper: Keeper, fake_momento: F
     async with app.run_test(size=SIZE) as pilot:
         w = await open_wizard(pilot)
         w = await nxt(pilot)
+        pick(w, "#key-type", "fine-grained")
+        await pilot.pause()
+        w = await nxt(pilot)
         w.query_one("#region", Select).value = "custom"
         w.query_one("#custom-endpoint", Input).value = "https://bad host/x"
         w = await nxt(pilot)
-        assert w.step == 1 and error_text(w)
+        assert at(w, RegionStep) and error_text(w)
         w.query_one("#region", Select).value = "cell-4-us-west-2-1.prod.a.momentohq.com"
         w = await nxt(pilot)
-        w = await nxt(pilot)   # fine-grained
-        assert w.step == 3
+        assert at(w, ExpirationStep)
         pick(w, "#expiry-key", "custom")
         await pilot.pause()
         for bad, words in [("2001-01-01", "past"), ("someday", "duration"), ("", "type a date")]:
             w.query_one("#expiry-custom", Input).value = bad
             w = await nxt(pilot)
-            assert w.step == 3 and words in error_text(w), (bad, error_text(w))
+            assert at(w, ExpirationStep) and words in error_text(w), (bad, error_text(w))
         pick(w, "#expiry-key", "never")
         await pilot.pause()
         assert "NEVER expire" in str(w.query_one("#expiry-note").render())
         w = await nxt(pilot)
-        assert w.step == 3 and "never expires" in error_text(w)
+        assert at(w, ExpirationStep) and "never expires" in error_text(w)
         w.query_one("#never-ok", Checkbox).value = True
         w = await nxt(pilot)
-        assert w.step == 4 and w.state.valid_for is None
+        assert at(w, PermissionsStep) and w.state.valid_for is None
         row = w.query("GrantRow").first()
         row.query_one(".cache", Input).value = "has space"
         w = await nxt(pilot)
-        assert w.step == 4 and error_text(w)
+        assert at(w, PermissionsStep) and error_text(w)
         row.query_one(".cache", Input).value = ""
         w = await nxt(pilot)
-        assert w.step == 4 and error_text(w)
+        assert at(w, PermissionsStep) and error_text(w)
         for _ in range(12):
             w.query_one("#add-cache", Button).press()
             await pilot.pause()
@@ -253,10 +279,10 @@ async def test_validation_errors_stop_each_step(wkeeper: Keeper, fake_momento: F
         w.query_one("#all-data", Button).press()
         await settle(pilot)
         w = await nxt(pilot)
-        assert w.step == 5
+        assert at(w, ReviewStep)
         w.query_one("#new-name", Input).value = track_superuser_name
         w = await nxt(pilot)
-        assert w.step == 5 and "already tracked" in error_text(w)
+        assert at(w, ReviewStep) and "already tracked" in error_text(w)
     assert fake_momento.calls("GenerateApiToken") == []
 
 
@@ -266,15 +292,15 @@ async def test_token_longer_than_the_service_limit_is_refused(wkeeper: Keeper, f
     async with app.run_test(size=SIZE) as pilot:
         w = await open_wizard(pilot)
         w = await nxt(pilot)
-        w = await nxt(pilot)
         pick(w, "#key-type", "token")
         await pilot.pause()
+        w = await nxt(pilot)
         w = await nxt(pilot)
         pick(w, "#expiry-token", "custom")
         await pilot.pause()
         w.query_one("#expiry-custom", Input).value = "2d"
         w = await nxt(pilot)
-        assert w.step == 3 and "25 hours" in error_text(w)
+        assert at(w, ExpirationStep) and "25 hours" in error_text(w)
 
 
 @pytest.mark.parametrize("code, words", [
@@ -287,12 +313,11 @@ async def test_server_errors_store_nothing(wkeeper: Keeper, fake_momento: FakeMo
     fake_momento.fail_next("GenerateApiToken", code)
     app = make_app(wkeeper, fake_momento)
     async with app.run_test(size=SIZE) as pilot:
-        w = await walk_to_permissions(pilot)
-        w = await nxt(pilot)
+        w = await walk_to_review(pilot)
         w.query_one("#new-name", Input).value = "will fail"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 5
+        assert at(w, ReviewStep)
         assert "Not generated" in error_text(w) and "Nothing was stored" in error_text(w)
         assert words.lower() in error_text(w).lower(), error_text(w)
     assert wkeeper.store.find("will fail") is None
@@ -309,20 +334,19 @@ async def test_keyring_failure_after_generation_loses_nothing(wkeeper: Keeper, f
         raise VaultError("the keyring refused the key: the keyring is locked")
 
     async with app.run_test(size=SIZE) as pilot:
-        w = await walk_to_permissions(pilot)
-        w = await nxt(pilot)
+        w = await walk_to_review(pilot)
         w.query_one("#new-name", Input).value = "precious"
         monkeypatch.setattr(wkeeper.vault, "put", locked)
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 7
+        assert at(w, ResultStep)
         status = str(w.query_one("#store-status").render())
         assert "NOT STORED" in status and "locked" in status
         generated = w.state.generated
         assert generated is not None and wkeeper.store.find("precious") is None
         # Going on is refused; leaving asks first.
         w = await nxt(pilot)
-        assert w.step == 7 and "not stored" in error_text(w)
+        assert at(w, ResultStep) and "not stored" in error_text(w)
         await pilot.press("escape")
         await pilot.pause()
         from tui.widgets.confirm import ConfirmScreen
@@ -363,12 +387,11 @@ async def test_unreachable_server(wkeeper: Keeper, fake_momento: FakeMomento):
     track_superuser(wkeeper, fake_momento)
     app = make_app(wkeeper, None, lambda: MomentoApi(override="127.0.0.1:1", timeout=2, retries=1, backoff=0.01))
     async with app.run_test(size=SIZE) as pilot:
-        w = await walk_to_permissions(pilot)
-        w = await nxt(pilot)
+        w = await walk_to_review(pilot)
         w.query_one("#new-name", Input).value = "nowhere"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 5 and "Not generated" in error_text(w)
+        assert at(w, ReviewStep) and "Not generated" in error_text(w)
     assert wkeeper.store.find("nowhere") is None
 
 
@@ -446,13 +469,18 @@ async def test_verify_with_a_bad_endpoint_override_says_so(wkeeper: Keeper, fake
         assert "MOMENTO_KEYS_ENDPOINT_OVERRIDE" in note and "HOST:PORT" in note, note
         assert app.is_running and app.screen is w
         # Generating with it fails the same way, in the step, and stores nothing.
-        for _ in range(5):
+        w = await nxt(pilot)
+        pick(w, "#key-type", "fine-grained")
+        await pilot.pause()
+        for _ in range(3):
             w = await nxt(pilot)
-        assert w.step == 5
+        w.query("GrantRow").first().query_one(".cache", Input).value = "orders"
+        w = await nxt(pilot)
+        assert at(w, ReviewStep)
         w.query_one("#new-name", Input).value = "never made"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 5 and "Not generated" in error_text(w) and "HOST:PORT" in error_text(w)
+        assert at(w, ReviewStep) and "Not generated" in error_text(w) and "HOST:PORT" in error_text(w)
         assert app.is_running
     assert wkeeper.store.find("never made") is None and fake_momento.requests == []
 
@@ -465,23 +493,34 @@ async def test_focus_lands_in_each_steps_first_field(wkeeper: Keeper, fake_momen
     async with app.run_test(size=SIZE) as pilot:
         w = await open_wizard(pilot)
         assert app.focused is w.query_one("#acting")
-        expected = ["#region", "#key-type", "#expiry-key"]
-        for selector in expected:
+        w = await nxt(pilot)
+        assert app.focused is w.query_one("#key-type")
+        pick(w, "#key-type", "fine-grained")
+        await pilot.pause()
+        for selector in ["#region", "#expiry-key"]:
             w = await nxt(pilot)
             assert app.focused is w.query_one(selector), (selector, app.focused)
         w = await nxt(pilot)
-        assert app.focused is w.query("GrantRow").first().query_one(".cache")
+        row = w.query("GrantRow").first()
+        assert app.focused is row.query_one(".cache")
+        row.query_one(".cache", Input).value = "orders"
         w = await nxt(pilot)
         assert app.focused is w.query_one("#new-name")
-        # Esc asks before dropping what was chosen; Stay keeps the wizard as it was.
+        # Esc goes back a step (focus in its first field); Cancel asks before dropping what was
+        # chosen; Stay keeps the wizard as it was.
         await pilot.press("escape")
+        await settle(pilot)
+        assert at(w, PermissionsStep) and app.focused is row.query_one(".cache")
+        w = await nxt(pilot)
+        assert at(w, ReviewStep)
+        w.query_one("#cancel", Button).press()
         await pilot.pause()
         from tui.widgets.confirm import ConfirmScreen
 
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
-        assert app.screen is w and w.step == 5
+        assert app.screen is w and at(w, ReviewStep)
 
 
 async def test_names_are_text_not_markup(wkeeper: Keeper, fake_momento: FakeMomento):
@@ -491,8 +530,13 @@ async def test_names_are_text_not_markup(wkeeper: Keeper, fake_momento: FakeMome
         w = await open_wizard(pilot)
         labels = [str(b.label) for b in w.query("#acting RadioButton")]
         assert any("[b]ops[/b] super" in label for label in labels), labels
-        for _ in range(5):
+        w = await nxt(pilot)
+        pick(w, "#key-type", "fine-grained")
+        await pilot.pause()
+        for _ in range(3):
             w = await nxt(pilot)
+        w.query("GrantRow").first().query_one(".cache", Input).value = "orders"
+        w = await nxt(pilot)
         assert "[b]ops[/b] super" in str(w.query_one("#review").render())
 
 
@@ -510,13 +554,12 @@ async def test_rescued_key_is_shown_and_retry_removes_the_rescue_file(wkeeper: K
         raise VaultError("the keyring refused the key: the keyring is locked")
 
     async with app.run_test(size=SIZE) as pilot:
-        w = await walk_to_permissions(pilot)
-        w = await nxt(pilot)
+        w = await walk_to_review(pilot)
         w.query_one("#new-name", Input).value = "rescued one"
         monkeypatch.setattr(wkeeper.vault, "put", locked)
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 7
+        assert at(w, ResultStep)
         rescue = w.state.issued.rescue_file
         assert rescue is not None and rescue.parent == rescue_dir(db_path) and rescue.exists()
         assert json.loads(rescue.read_text())["apiKey"] == w.state.generated.api_key
@@ -529,7 +572,7 @@ async def test_rescued_key_is_shown_and_retry_removes_the_rescue_file(wkeeper: K
         assert "Stored as rescued one" in str(w.query_one("#store-status").render())
         assert not rescue.exists() and rescue_files(db_path) == []
         w = await nxt(pilot)
-        assert w.step == 8 and "rescued-one" in str(w.query_one("#secure-commands").render())
+        assert at(w, SecureStep) and "rescued-one" in str(w.query_one("#secure-commands").render())
         w = await nxt(pilot)
         assert not isinstance(app.screen, WizardScreen)
     assert wkeeper.store.find("rescued one").secret_stored
@@ -547,12 +590,11 @@ async def test_download_defaults_to_the_downloads_folder_and_warns_in_a_git_tree
     track_superuser(wkeeper, fake_momento)
     app = make_app(wkeeper, fake_momento)
     async with app.run_test(size=SIZE) as pilot:
-        w = await walk_to_permissions(pilot)
-        w = await nxt(pilot)
+        w = await walk_to_review(pilot)
         w.query_one("#new-name", Input).value = "orders key"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 7
+        assert at(w, ResultStep)
         path = w.query_one("#download-path", Input)
         assert path.value == str(downloads / "momento-api-key-orders-key.json")
         assert not path.value.startswith(os.getcwd())
@@ -588,11 +630,17 @@ async def test_a_replacement_is_linked_to_the_key_it_replaces(wkeeper: Keeper, f
         await settle(pilot)
         w = app.screen
         assert isinstance(w, WizardScreen) and "old orders" in w.sub_title
-        for _ in range(5):
+        for _ in range(4):
             w = await nxt(pilot)
+        assert at(w, PermissionsStep)
+        row = w.query("GrantRow").first()
+        if not row.query_one(".cache", Input).value:
+            row.query_one(".cache", Input).value = "orders"
+        w = await nxt(pilot)
+        assert at(w, ReviewStep), error_text(w)
         w.query_one("#new-name", Input).value = "new orders"
         w = await nxt(pilot)
         await settle(pilot)
-        assert w.step == 7, error_text(w)
+        assert at(w, ResultStep), error_text(w)
     new = wkeeper.store.find("new orders")
     assert new.predecessor_id == old.id

@@ -26,7 +26,7 @@ from textual.screen import Screen
 
 from .commands import KeysCommands
 from .copying import SecretCopying
-from .core.model import KeyRecord, KeyType
+from .core.model import KeyRecord, KeyType, Kind, Lifecycle
 from .core.roster import Roster, RosterBands, RosterRow, RowsView
 from .messages import KeysChanged, RecordsLoaded, VaultChecked
 from .screens.base import KeysBase, on_ui, report, safe_work
@@ -39,7 +39,10 @@ from .services.vault import Health
 from .widgets.key_table import KeyTable
 
 if TYPE_CHECKING:
-    pass
+    from .core.roles import Role
+    from .services.account import AccountClient
+    from .services.revoke import RevokeOutcome
+    from .services.sync import SyncReport
 
 __all__ = ["KeysChanged", "MomentoKeysApp", "RecordsLoaded", "VaultChecked"]
 
@@ -50,8 +53,24 @@ REMINDER_POLL_SECONDS = 30.0
 # Actions that change something: refused in read-only mode (bindings show them disabled).
 WRITE_ACTIONS = frozenset({
     "import_key", "new_key", "edit_selected", "delete_selected", "copy_selected", "rotate_selected",
-    "open_import", "open_wizard", "edit", "delete", "copy", "rotate",
+    "open_import", "open_wizard", "edit", "delete", "copy", "rotate", "sync_account", "revoke", "revoke_selected",
 })
+OWNER_ROLE = "Owner"  # the system role that manages API keys: preferred to act with
+
+
+def pick_acting(records: list[KeyRecord], prefer_id: int | None = None, avoid_id: int | None = None) -> KeyRecord | None:
+    """The tracked key to act with on the account API: a current v2 key whose secret is held.
+    Keys whose role is Owner (the role that manages API keys) first, then the others; within
+    each, ``prefer_id`` (the selected key) first, then the first tracked. So the selection
+    picks among Owner keys, and is used itself when no Owner key is held. ``avoid_id`` (the
+    key being revoked) only if there is no other."""
+    usable = [r for r in records if r.kind is Kind.V2 and r.secret_stored and r.lifecycle is Lifecycle.ACTIVE
+              and r.revoked_at is None]
+    ranked = sorted(usable, key=lambda r: (r.role_name != OWNER_ROLE, r.id != prefer_id, r.id or 0))
+    others = [r for r in ranked if r.id != avoid_id]
+    chosen = others or ranked
+    return chosen[0] if chosen else None
+
 
 
 @contextmanager
@@ -97,6 +116,13 @@ class MomentoKeysApp(SecretCopying):
         self._tick_enabled = tick
         self._data_version: int | None = None
         self._loaded = False
+        # v2 keys: when the account was last synced (None: never), what a running sync is
+        # doing (the dashboard's header shows it), and the account's roles once read.
+        self.account_synced_at: int | None = None
+        self.sync_note: str | None = None
+        self.roles: dict[str, Role] = {}
+        # Options of the account-API client (tests shorten its timeouts).
+        self.account_options: dict[str, object] = {}
         if services.settings.bindings:
             self.set_keymap(services.settings.bindings)
 
@@ -266,6 +292,14 @@ class MomentoKeysApp(SecretCopying):
         roster = self.roster
         bands = RosterBands(roster, self.services.clock.now())
         on_ui(self, self._set_bands, roster, bands)
+        try:
+            from .services.sync import last_synced
+
+            synced = last_synced(self.services.keeper)
+        except StoreError:
+            synced = self.account_synced_at
+        if synced != self.account_synced_at:
+            on_ui(self, self._set_synced_at, synced)
         if not roster.searchable:
             try:
                 if self.services.store.add_search_text(roster):
@@ -282,6 +316,10 @@ class MomentoKeysApp(SecretCopying):
         if roster is self.roster and table.filter_text:
             table.set_filter(table.filter_text)
             self.refresh_summary()
+
+    def _set_synced_at(self, synced: int | None) -> None:
+        self.account_synced_at = synced
+        self.refresh_title()
 
     def _set_bands(self, roster: Roster, bands: RosterBands) -> None:
         if roster is self.roster:  # not overtaken by a newer load
@@ -532,3 +570,153 @@ class MomentoKeysApp(SecretCopying):
     def action_copy_selected(self) -> None:
         if (record_id := self.table.current_id) is not None:
             self.action_copy(record_id)
+
+    # ---- v2 keys: the account API ----------------------------------------------------------------
+    def account_for(self, prefer_id: int | None = None, avoid_id: int | None = None) -> AccountClient:
+        """The account-API client to act with (blocking: call it in a worker). The services'
+        ``account_factory`` when wired; else a tracked v2 key whose secret is held (see
+        :func:`pick_acting`), at ``MOMENTO_KEYS_ACCOUNT_API`` when set."""
+        from .errors import UserError
+
+        factory = self.services.account_factory
+        if factory is not None:
+            return factory()
+        from .services.account import AccountUrlError, client_for_record
+
+        acting = pick_acting(self.services.store.v2_records(), prefer_id, avoid_id)
+        if acting is None:
+            raise UserError("no tracked v2 key holds its secret here to act with on the account API: import a key "
+                            "whose role manages API keys (such as Owner), then try again")
+        try:
+            return client_for_record(self.services.keeper, acting, **self.account_options)  # type: ignore[arg-type]
+        except AccountUrlError as exc:
+            raise UserError(str(exc)) from None
+
+    def action_sync_account(self) -> None:
+        """Read the account's keys (every page) into the list: tracked v2 keys updated, revoked
+        ones flagged, untracked ones listed without their secret."""
+        if self.readonly:
+            return
+        if self.sync_note is not None:
+            self.notify("The account is being synced already", title="Account sync", timeout=4)
+            return
+        prefer = self.table.current_id if self._dashboard_up is not None else None
+        self._sync_progress("syncing the account…")
+        self.sync_account(prefer)
+
+    @safe_work("Account sync", group="account-sync", exclusive=True)
+    def sync_account(self, prefer_id: int | None = None) -> None:
+        from .services.sync import sync
+
+        try:
+            client = _RolesKept(self.account_for(prefer_id))
+            on_ui(self, self._sync_progress, f"syncing the account with {client.acting!r}…")
+            try:
+                report = sync(self.services.keeper, client, on_page=lambda n: on_ui(
+                    self, self._sync_progress, f"syncing the account: {n:,} keys read…"))
+            finally:
+                _close(client.client)
+        finally:
+            on_ui(self, self._sync_progress, None)
+        on_ui(self, self._synced, report, client.roles)
+
+    def _sync_progress(self, note: str | None) -> None:
+        self.sync_note = note
+        self.refresh_title()
+
+    def _synced(self, report: SyncReport, roles: list[Role] | None) -> None:
+        if roles is not None:
+            self.roles = {r.role_id: r for r in roles}
+        self.account_synced_at = report.synced_at
+        self.notify(report.summary(), title="Account sync", timeout=10)
+        for warning in report.warnings:
+            self.notify(warning, title="Account sync", severity="warning", timeout=10)
+        if report.expired_gone:
+            self.notify(f"{len(report.expired_gone)} expired key(s) are no longer listed by the account: "
+                        + ", ".join(report.expired_gone[:4]), title="Account sync", timeout=10)
+        self.load_records()
+
+    def action_revoke(self, record_id: int) -> None:
+        """Revoke a v2 key through the account API, after asking (naming the key and its role)."""
+        if self.readonly:
+            return
+        record = self._record(record_id)
+        if record is None:
+            return
+        from .services.revoke import revoke_blocker
+        from .widgets.confirm import ConfirmScreen
+
+        blocker = revoke_blocker(record)
+        if blocker is not None:
+            self.notify(blocker, title="Revoke", severity="warning", timeout=8)
+            return
+        role = record.role_name or record.role_id or "not known"
+        question = Text.assemble(
+            "Revoke ", (record.name, "bold"), " (role ", (role, "bold"), ")?\n\n",
+            f"Momento deletes the key from the account (key id {record.key_id}): everything that still uses it "
+            "stops working at once. This cannot be undone. Its record here retires and its reminders close.")
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.revoke_record(record)
+
+        self._open(ConfirmScreen(question, yes="Revoke", danger=True), done)
+
+    def action_revoke_selected(self) -> None:
+        if (record_id := self.table.current_id) is not None:
+            self.action_revoke(record_id)
+
+    @safe_work("Revoke", group="revoke")
+    def revoke_record(self, record: KeyRecord) -> None:
+        from .services.revoke import revoke
+
+        client = self.account_for(None, avoid_id=record.id)
+        try:
+            outcome = revoke(self.services.keeper, client, record)
+        finally:
+            _close(client)
+        on_ui(self, self._revoked, outcome)
+
+    def _revoked(self, outcome: RevokeOutcome) -> None:
+        self.notify(outcome.summary(), title="Revoked", timeout=10)
+        for warning in outcome.warnings:
+            self.notify(warning, title="Revoke", severity="warning", timeout=10)
+        self.load_records()
+
+
+def _close(client: object) -> None:
+    """Close an account client's connection, if it holds one."""
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+class _RolesKept:
+    """An account client that keeps the roles it read (the detail view summarizes them)."""
+
+    def __init__(self, client: AccountClient) -> None:
+        self.client = client
+        self.roles: list[Role] | None = None
+
+    @property
+    def acting(self) -> str:
+        return self.client.acting
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    def list_roles(self, type=None):  # (the protocol's name)
+        roles = self.client.list_roles(type)
+        if type is None:
+            self.roles = roles
+        return roles
+
+    def list_keys(self, on_page=None):
+        return self.client.list_keys(on_page)
+
+    def create_key(self, role_id, description, expiry):
+        return self.client.create_key(role_id, description, expiry)
+
+    def revoke_key(self, key_id):
+        return self.client.revoke_key(key_id)

@@ -49,6 +49,10 @@ WRITE_COMMANDS = [
     ("Delete the selected key", "Removes its record and its keyring entry", "delete_selected"),
     ("Copy the selected key", "To the clipboard, cleared after a while", "copy_selected"),
     ("Rotate the selected key", "Refresh it through Momento, or replace it by hand", "rotate_selected"),
+    ("Sync the account (v2 keys)", "Read every API key of the account: expiries, roles, revoked keys, keys not "
+     "tracked here", "sync_account"),
+    ("Revoke the selected v2 key", "Delete it from the account through Momento's account API (asks first)",
+     "revoke_selected"),
 ]
 
 

@@ -25,7 +25,8 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import is_not
 
 from .model import KeyRecord, KeyType, Kind, Lifecycle, Status, Thresholds
 from .policy import SEVERITY, band_changes, with_overrides
@@ -36,7 +37,7 @@ NAN = float("nan")
 # kind, key_type and lifecycle as their index in KINDS, KEY_TYPES, LIFECYCLES,
 # and whether expiry_source is "unknown"; then what only the filter needs.
 COLUMNS = ("id", "name", "kind", "key_type", "region", "issued_at", "expires_at", "expiry_unknown", "lifecycle",
-           "warning_seconds", "critical_seconds")
+           "warning_seconds", "critical_seconds", "role_name", "revoked_at")
 SEARCH_COLUMNS = ("id", "provider", "notes", "tags")
 
 KINDS = tuple(Kind)
@@ -62,6 +63,8 @@ class RosterRow:
     expires_at: int | None
     never_expires: bool
     lifecycle: Lifecycle
+    role_name: str | None = None   # v2 keys: the role, when the account's roles were read
+    revoked: bool = False          # v2 keys: the account no longer has it
 
 
 def _ends(lengths: Iterable[int], start: int) -> Iterator[int]:
@@ -105,6 +108,11 @@ class Roster:
         self.region = array("H")
         self.regions: list[str | None] = [None]
         self._region_index: dict[str | None, int] = {None: 0}
+        # v2 keys: the role's name (an index into `roles`, as regions) and whether the key
+        # was revoked (1: its status is REVOKED whatever its expiry, as `policy.band` says).
+        self.role = array("H")
+        self.roles: list[str | None] = [None]
+        self.revoked = bytearray()
         self._name_end = array("l")
         self._hay_end = array("l")
         self._hay: str | None = None
@@ -113,6 +121,8 @@ class Roster:
         default = thresholds
         t_cache: dict[tuple, Thresholds] = {}
         regions, region_index = self.regions, self._region_index
+        roles = self.roles
+        role_index: dict[str | None, int] = {None: 0}
 
         def region_of(region: str | None) -> int:
             r = region_index.get(region)
@@ -121,11 +131,18 @@ class Roster:
                 regions.append(region)
             return r
 
+        def role_of(role: str | None) -> int:
+            r = role_index.get(role)
+            if r is None:
+                r = role_index[role] = len(roles)
+                roles.append(role)
+            return r
+
         for chunk in chunks:
             if not chunk:
                 continue
-            ids, chunk_names, kinds, key_types, chunk_regions, issued, expires, unknown, lives, warns, crits = \
-                zip(*chunk)
+            (ids, chunk_names, kinds, key_types, chunk_regions, issued, expires, unknown, lives, warns, crits,
+             role_names, revoked_at) = zip(*chunk)
             self.ids.extend(ids)
             self._name_end.extend(_ends(map(len, chunk_names), name_end))
             name_end = self._name_end[-1]
@@ -134,6 +151,11 @@ class Roster:
             self.key_type.extend(key_types)
             self.life.extend(lives)
             self.region.extend(map(region_of, chunk_regions))
+            if any(role_names):  # (most keys have none: no Python step per row for them)
+                self.role.extend(map(role_of, role_names))
+            else:
+                self.role.extend(repeat(0, len(role_names)))
+            self.revoked.extend(map(is_not, revoked_at, repeat(None)))
             add_exp, add_warn, add_crit, add_noexp = (self.expires.append, self.warn_at.append,
                                                       self.crit_at.append, self.noexp.append)
             for e, i, no_source, w, c in zip(expires, issued, unknown, warns, crits):
@@ -197,9 +219,11 @@ class Roster:
         return self._hay is not None or not len(self)
 
     def _base_text(self, i: int) -> str:
-        """Row `i`'s own words: name, kind, type, region, lifecycle."""
-        return (f"{self.name(i)} {KINDS[self.kind[i]].value} {KEY_TYPES[self.key_type[i]].value} "
+        """Row `i`'s own words: name, kind, type, region, lifecycle (and a v2 key's role)."""
+        text = (f"{self.name(i)} {KINDS[self.kind[i]].value} {KEY_TYPES[self.key_type[i]].value} "
                 f"{self.regions[self.region[i]] or ''} {LIFECYCLES[self.life[i]].value}")
+        role = self.roles[self.role[i]]
+        return f"{text} {role}" if role else text
 
     @classmethod
     def of(cls, records: Iterable[KeyRecord], thresholds: Thresholds) -> Roster:
@@ -207,7 +231,8 @@ class Roster:
         records = sorted(records, key=lambda r: r.id or 0)
         roster = cls([[(r.id, r.name, KINDS.index(r.kind), KEY_TYPES.index(r.key_type), r.region, r.issued_at,
                         r.expires_at, r.expiry_source.value == "unknown", LIFECYCLES.index(r.lifecycle),
-                        r.warning_seconds, r.critical_seconds) for r in records]], thresholds)
+                        r.warning_seconds, r.critical_seconds, r.role_name, r.revoked_at) for r in records]],
+                     thresholds)
         roster.add_search_text([[(r.id, r.provider, r.notes, json.dumps(r.tags)) for r in records]])
         return roster
 
@@ -244,11 +269,16 @@ class Roster:
     def never_expires(self, i: int) -> bool:
         return self.noexp[i] == _NEVER
 
+    def role_name(self, i: int) -> str | None:
+        """A v2 key's role, when known."""
+        return self.roles[self.role[i]]
+
     def row(self, i: int) -> RosterRow:
         return RosterRow(id=self.ids[i], name=self.name(i), kind=KINDS[self.kind[i]],
                          key_type=KEY_TYPES[self.key_type[i]], region=self.regions[self.region[i]],
                          expires_at=self.expires_at(i), never_expires=self.noexp[i] == _NEVER,
-                         lifecycle=LIFECYCLES[self.life[i]])
+                         lifecycle=LIFECYCLES[self.life[i]], role_name=self.roles[self.role[i]],
+                         revoked=bool(self.revoked[i]))
 
     def index_of(self, record_id: int) -> int | None:
         try:
@@ -258,6 +288,8 @@ class Roster:
 
     def status(self, i: int, now: float) -> Status:
         """The band of row `i` at `now`: the same answer as `policy.status_of` on its record."""
+        if self.revoked[i]:
+            return Status.REVOKED
         e = self.expires[i]
         if e != e:
             return Status.NEVER if self.noexp[i] == _NEVER else Status.UNKNOWN
@@ -355,13 +387,14 @@ class RosterBands:
         self.counts: dict[Status, int] = {s: 0 for s in Status}
         status, counts, horizon = roster.status, self.counts, self.horizon
         life, expires, warn_at, crit_at = roster.life, roster.expires, roster.warn_at, roster.crit_at
+        revoked = roster.revoked
         events: list[tuple[float, int]] = []
         for i in range(len(roster)):
             if life[i] == _RETIRED:
                 continue
             counts[status(i, now)] += 1
             e = expires[i]
-            if e == e and now < e:
+            if e == e and now < e and not revoked[i]:  # (a revoked key's band never changes)
                 for t in (warn_at[i], crit_at[i], e):
                     if now < t <= horizon:
                         events.append((t, i))

@@ -29,7 +29,9 @@ from ..services.context import Services
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
+    from ..core.roles import Role
     from ..core.roster import RosterRow
+    from ..services.account import AccountClient
 
 T = TypeVar("T")
 
@@ -50,7 +52,9 @@ class ServicesHost(Protocol):
 
 class AppHost(ServicesHost, Protocol):
     """What a screen may ask of the app (tui.app.MomentoKeysApp provides it): the listed
-    keys, and navigation by key id."""
+    keys, navigation by key id, and the account API for v2 keys."""
+
+    roles: dict[str, Role]  # the account's roles by id, once a sync read them (else empty)
 
     def row(self, record_id: int) -> RosterRow | None: ...
 
@@ -70,6 +74,10 @@ class AppHost(ServicesHost, Protocol):
 
     def copy_secret_value(self, value: str, name: str) -> None: ...
 
+    def action_revoke(self, record_id: int) -> None: ...
+
+    def account_for(self, prefer_id: int | None = None, avoid_id: int | None = None) -> AccountClient: ...
+
 
 # ---- errors --------------------------------------------------------------------------------
 
@@ -85,6 +93,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from ..core.permissions import PermissionSpecError
     from ..core.policy import DurationError
     from ..errors import UserError
+    from ..services.account import AccountError
     from ..services.files import KeyFileError
     from ..services.keeper import KeeperError
     from ..services.momento import MomentoError
@@ -92,7 +101,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from ..services.store import StoreError
     from ..services.vault import VaultError
 
-    return (UserError, KeeperError, StoreError, VaultError, MomentoError, RotationError, OSError,
+    return (UserError, KeeperError, StoreError, VaultError, MomentoError, RotationError, AccountError, OSError,
             KeyFormatError, KeyFileError, OverrideError, ExpiryError, DurationError, PermissionSpecError)
 
 

@@ -19,6 +19,7 @@ from textual.widgets import Header, Input, Static
 
 from ..core.model import Status
 from ..core.policy import GLYPHS, LABELS
+from ..core.report import local_time
 from ..core.roster import Roster, RosterBands
 from ..services.vault import Health
 from ..widgets.footer import KeysFooter
@@ -46,6 +47,8 @@ class DashboardHost(AppHost, Protocol):
     roster: Roster
     bands: RosterBands
     reminders_due: int
+    account_synced_at: int | None   # v2 keys: the last account sync (None: never)
+    sync_note: str | None           # what a running account sync is doing
 
     def start(self) -> None: ...
 
@@ -57,6 +60,8 @@ class Dashboard(KeysScreen[None]):
         Binding("i", "app.import_key", "Import", id="import"),
         Binding("r", "app.reminders", "Reminders", id="reminders"),
         Binding("R", "app.rotate_selected", "Rotate", id="rotate"),
+        Binding("S", "app.sync_account", "Sync account", show=False, id="sync"),
+        Binding("X", "app.revoke_selected", "Revoke", show=False, id="revoke"),
         Binding("t", "app.timeline", "Timeline", show=False, id="timeline"),
         Binding("e", "app.edit_selected", "Edit", show=False, id="edit"),
         Binding("d,delete", "app.delete_selected", "Delete", show=False, id="delete"),
@@ -141,7 +146,13 @@ class Dashboard(KeysScreen[None]):
             where = "checking the keyring…"
         else:
             where = "secrets NOT stored"
-        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}"
+        host = self.dashboard_host
+        account = ""
+        if host.sync_note is not None:
+            account = f" · {host.sync_note}"
+        elif host.account_synced_at is not None:
+            account = f" · synced {local_time(host.account_synced_at)}"
+        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}{account}"
 
     def show_banner(self, text: str | None, style: str = "-warning") -> None:
         """A line above the table while something about storage needs saying (None: hidden).

@@ -6,14 +6,15 @@ from functools import partial
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header, Input, Static
 
-from ..core.model import Event, KeyRecord, Status
+from ..core.model import Event, KeyRecord, Kind, Lifecycle, Status
 from ..core.policy import GLYPHS, LABELS, countdown, status_of, thresholds_for
 from ..core.reminders import Reminder
 from ..core.report import iso_utc, local_time
@@ -69,6 +70,8 @@ class DetailScreen(KeysScreen[None]):
         Binding("e", "edit", "Edit", id="detail.edit"),
         Binding("R", "rotate", "Rotate", id="detail.rotate"),
         Binding("d", "delete", "Delete", id="detail.delete"),
+        Binding("X", "revoke", "Revoke", id="detail.revoke"),
+        Binding("l", "link", "Link to account key", id="detail.link"),
     ]
 
     def __init__(self, record: KeyRecord) -> None:
@@ -93,6 +96,10 @@ class DetailScreen(KeysScreen[None]):
             yield Static("", id="status-line")
             yield Static("Key", classes="section")
             yield Static("", id="identity", classes="kv")
+            yield Static("Account (v2)", classes="section", id="account-section")
+            yield Static("", id="account", classes="kv")
+            yield Input(placeholder="The account's key id (momento-keys sync, or the Momento console, shows it); "
+                                    "Enter links, Esc cancels", id="link-input")
             yield Static("Secret", classes="section")
             yield Static("", id="secret")
             yield Static("Expiry", classes="section")
@@ -112,9 +119,17 @@ class DetailScreen(KeysScreen[None]):
         yield KeysFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.services.readonly and action in ("reveal", "copy", "edit", "delete", "rotate"))
+        if self.services.readonly and action in ("reveal", "copy", "edit", "delete", "rotate", "revoke", "link"):
+            return False
+        r = self.record
+        if action == "revoke":  # offered for v2 keys linked to their account key, not yet revoked
+            return r.kind is Kind.V2 and r.key_id is not None and r.lifecycle is not Lifecycle.RETIRED
+        if action == "link":  # offered for v2 keys not linked yet
+            return r.kind is Kind.V2 and r.key_id is None and r.lifecycle is not Lifecycle.RETIRED
+        return True
 
     def on_mount(self) -> None:
+        self.query_one("#link-input").display = False
         table = self.query_one("#events", DataTable)
         table.add_columns("when", "event", "detail")
         self.render_all()
@@ -173,6 +188,7 @@ class DetailScreen(KeysScreen[None]):
             self.record = record
             self.sub_title = record.name
             self.render_all()
+            self.refresh_bindings()
             self.check_secret()
         self._show_events(events)
         self._show_reminders(reminders)
@@ -236,6 +252,7 @@ class DetailScreen(KeysScreen[None]):
             ("source", r.source or "pasted"),
             ("tracked since", local_time(r.created_at)),
         ]))
+        self.render_account()
         self.query_one("#endpoint", Static).update(_kv([
             *_hosts(r.endpoint),
             ("region", f"{r.region} ({r.provider})" if r.region else "unknown (private cell or unrecognised host)"),
@@ -258,6 +275,40 @@ class DetailScreen(KeysScreen[None]):
                                 (" (per-key)" if r.warning_seconds or r.critical_seconds else "")
         self.render_secret()
         self.tick()
+
+    def render_account(self) -> None:
+        """What the account says about a v2 key (the section is hidden for other kinds)."""
+        r = self.record
+        shown = r.kind is Kind.V2 or r.key_id is not None
+        self.query_one("#account-section").display = shown
+        box = self.query_one("#account", Static)
+        box.display = shown
+        if not shown:
+            return
+        role = self.host.roles.get(r.role_id) if r.role_id else None
+        if r.role_name or r.role_id:
+            role_text = r.role_name or r.role_id or ""
+            if r.role_name and r.role_id:
+                role_text += f" ({r.role_id})"
+        else:
+            role_text = "not known: a sync (S on the dashboard) reads it"
+        rows = [
+            ("key id", r.key_id or "not linked: l links it (or a sync matches it when it can)"),
+            ("role", role_text),
+        ]
+        if role is not None:
+            from ..core.roles import summarize
+
+            rows.append(("grants", summarize(role)))
+        rows += [
+            ("description", r.description or "—"),
+            ("synced at", local_time(r.synced_at, never="never: S on the dashboard syncs the account")),
+        ]
+        if r.revoked_at is not None:
+            rows.append(("revoked at", local_time(r.revoked_at)))
+        if not r.secret_stored and r.source == "account":
+            rows.append(("secret", "not held here: listed by the account sync (metadata only)"))
+        box.update(_kv(rows))
 
     def tick(self) -> None:
         r = self.record
@@ -363,3 +414,50 @@ class DetailScreen(KeysScreen[None]):
     def action_rotate(self) -> None:
         if self.record.id is not None:
             self.host.action_rotate(self.record.id)
+
+    def action_revoke(self) -> None:
+        if self.record.id is not None:
+            self.host.action_revoke(self.record.id)
+
+    # ---- linking a v2 key to its account key ---------------------------------------------------
+    def action_link(self) -> None:
+        box = self.query_one("#link-input", Input)
+        box.display = True
+        box.focus()
+
+    def _close_link(self) -> None:
+        box = self.query_one("#link-input", Input)
+        box.value = ""
+        box.display = False
+        self.query_one("#detail-body").focus()
+
+    def action_leave(self) -> None:
+        """Esc: closes the key-id box first, when it is open."""
+        if self.is_mounted and self.query_one("#link-input", Input).display:
+            self._close_link()
+            return
+        super().action_leave()
+
+    @on(Input.Submitted, "#link-input")
+    def _link_submitted(self, event: Input.Submitted) -> None:
+        key_id = event.value.strip()
+        if not key_id:
+            self._close_link()
+            return
+        self.link_key(self.record, key_id)
+
+    @safe_work("Link", group="link", exclusive=True)
+    def link_key(self, record: KeyRecord, key_id: str) -> None:
+        from ..services.sync import link
+
+        linked = link(self.services.keeper, record, key_id)
+        self.from_worker(self._linked, linked)
+
+    def _linked(self, record: KeyRecord) -> None:
+        self._close_link()
+        self.record = record
+        self.render_all()
+        self.refresh_bindings()
+        self.notify(f"Linked {record.name!r} to the account key {record.key_id}: syncs match it exactly, and it "
+                    "can be revoked and rotated from here", title="Linked")
+        self.keys_changed()

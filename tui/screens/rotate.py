@@ -21,14 +21,15 @@ from textual.content import Content
 from textual.widgets import Button, Input, LoadingIndicator, Static
 
 from ..core.keys import CONSOLE_URL
-from ..core.model import KeyRecord, KeyType, Kind
+from ..core.model import KeyRecord, KeyType, Kind, Lifecycle
 from ..core.report import local_time
 from ..core.text import shell_quote, slug
 from .base import KeysModal, error_text, safe_work
 
 if TYPE_CHECKING:
     from ..services.issuing import Issued
-    from ..services.rotation import RotationOutcome
+    from ..services.revoke import RevokeOutcome
+    from ..services.rotation import RotationOutcome, Rotator
 
 Choice = Literal["import", "wizard"]
 
@@ -57,6 +58,7 @@ class RotateScreen(KeysModal[Choice | None]):
         self.unkept: Issued | None = None  # a new key Momento made that is nowhere else: save or copy it
         self.copied = False
         self.running = False
+        self.previous: KeyRecord | None = None  # v2: the old key, to revoke once consumers switched
 
     @property
     def key_id(self) -> int | None:
@@ -74,15 +76,22 @@ class RotateScreen(KeysModal[Choice | None]):
                 yield Button("Save the new key as JSON", id="save-rescue", variant="warning")
                 yield Button("Import the replacement…", id="manual-import")
                 yield Button("Make a replacement (wizard)…", id="manual-wizard")
+                yield Button("Revoke the old key…", id="finish", variant="error")
                 yield Button("Rotate now", id="go", variant="primary")
 
     def on_mount(self) -> None:
         from ..services.rotation import refresh_blocker
 
-        for widget in ("#rotate-progress", "#rescue-path", "#save-rescue", "#copy-rescue"):
+        for widget in ("#rotate-progress", "#rescue-path", "#save-rescue", "#copy-rescue", "#finish"):
             self.query_one(widget).display = False
         r = self.record
+        if r.kind is Kind.V2 and self._mount_v2():
+            return
         blocker = refresh_blocker(r, self.services.clock.now())
+        if r.kind is Kind.V2:
+            from ..services.rotation import v2_blocker
+
+            blocker = v2_blocker(r, self.services.clock.now())
         if blocker is None:
             self._body(Content(
                 "Momento will make a new key with the same permissions and the same lifetime, counted from now, "
@@ -106,6 +115,100 @@ class RotateScreen(KeysModal[Choice | None]):
             "  2. Import it here as the replacement: momento-keys links the two keys.\n"
             "  3. Switch everything that uses the old key to the new one.\n"
             "  4. Revoke the old key in the console. Reminders will track steps 3 and 4."))
+
+    def _mount_v2(self) -> bool:
+        """A v2 key: rotated through the account API (a new key with the same role), or, for
+        the previous key of such a rotation, its last step: revoke it. False: it cannot be
+        rotated that way (the manual steps follow)."""
+        from ..services.rotation import v2_blocker
+
+        r = self.record
+        if r.lifecycle is Lifecycle.PREVIOUS and r.key_id is not None and r.revoked_at is None:
+            self.previous = r
+            self._show_finish(Content(
+                f"{r.name!r} is the previous key of a rotation: it keeps working until it is revoked.\n\n"
+                "Once everything that used it has switched to the new key, revoke it: Momento deletes it from the "
+                "account, and its record here retires."))
+            self.query_one("#go").display = False
+            self.query_one("#manual-import").display = False
+            self.query_one("#manual-wizard").display = False
+            return True
+        if v2_blocker(r, self.services.clock.now()) is not None:
+            return False
+        role = r.role_name or r.role_id
+        lifetime = ("never expires" if r.expires_at is None
+                    else f"the same lifetime, counted from now (the old one expires {local_time(r.expires_at)})")
+        self._body(Content(
+            f"Momento's account API will make a new v2 key with the role {role}, the description "
+            f"{(r.description or '')!r} and {lifetime}. It is stored in your keyring and takes the name "
+            f"{r.name!r}.\n\nThe old key keeps working until it is revoked: switch everything that uses it, then "
+            "revoke it (here, after the rotation, or X on the dashboard). You will get a reminder."))
+        self.query_one("#manual-import").display = False
+        self.query_one("#manual-wizard").display = False
+        self.query_one("#go", Button).focus()
+        return True
+
+    def _rotator(self) -> Rotator:
+        """The services' rotator, with the account API for v2 keys: the app picks the key that
+        acts (``account_for``) unless the services wire their own."""
+        services = self.services
+        if services.account_factory is not None or self.record.kind is not Kind.V2:
+            return services.rotator
+        from ..services.rotation import Rotator
+
+        return Rotator(services.keeper, services.momento, lambda: self.host.account_for())
+
+    def _show_finish(self, body: Content) -> None:
+        self._body(body)
+        finish = self.query_one("#finish", Button)
+        finish.display = True
+        finish.focus()
+
+    @on(Button.Pressed, "#finish")
+    def _finish(self) -> None:
+        old = self.previous
+        if old is None or self.running:
+            return
+        from rich.text import Text
+
+        from ..widgets.confirm import ConfirmScreen
+
+        role = old.role_name or old.role_id or "not known"
+        question = Text.assemble(
+            "Revoke the old key ", (old.name, "bold"), " (role ", (role, "bold"), ")?\n\n",
+            "Everything still using it stops working at once. This cannot be undone.")
+
+        def answer(yes: bool | None) -> None:
+            if yes and self.previous is not None:
+                self.running = True
+                self.query_one("#finish").display = False
+                self.query_one("#rotate-progress").display = True
+                self._body(Content(f"Revoking {old.name!r} through the account API…"))
+                self.run_finish(self.previous)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Revoke", danger=True), answer)
+
+    @safe_work("Revoke", group="rotate", exclusive=True)
+    def run_finish(self, old: KeyRecord) -> None:
+        try:
+            outcome = self._rotator().finish_v2(old)
+        except Exception as exc:
+            self.from_worker(self._finish_failed, exc)
+            raise
+        self.from_worker(self._finished, outcome)
+
+    def _finished(self, outcome: RevokeOutcome) -> None:
+        self.running = False
+        self.previous = None
+        self.query_one("#rotate-progress").display = False
+        self._body(Content("\n".join([f"✔ {outcome.summary()}", *(f"⚠ {w}" for w in outcome.warnings)])))
+        self.notify(outcome.summary(), title="Revoked")
+        self.keys_changed()
+
+    def _finish_failed(self, exc: Exception) -> None:
+        self.running = False
+        self.query_one("#rotate-progress").display = False
+        self._show_finish(Content(f"✖ {error_text(exc)}"))
 
     def _body(self, content: Content) -> None:
         self.query_one("#rotate-body", Static).update(content)
@@ -136,7 +239,7 @@ class RotateScreen(KeysModal[Choice | None]):
     @safe_work("Rotate", group="rotate", exclusive=True)
     def run_rotation(self, record: KeyRecord) -> None:
         try:
-            outcome = self.services.rotator.rotate(record)
+            outcome = self._rotator().rotate(record)
         except Exception as exc:
             self.from_worker(self._failed, exc)
             raise  # (shown in a notification too)
@@ -147,7 +250,13 @@ class RotateScreen(KeysModal[Choice | None]):
         self.query_one("#rotate-progress").display = False
         lines = [f"✔ {outcome.summary()}", *(f"⚠ {w}" for w in outcome.warnings),
                  f"\nThe old key is now {outcome.old.name!r} (previous)."]
-        self._body(Content("\n".join(lines)))
+        if outcome.old.kind is Kind.V2 and outcome.old.key_id is not None:
+            self.previous = outcome.old
+            lines.append("Once everything that used it has switched to the new key, revoke it (the button below, "
+                         "or X on the dashboard later).")
+            self._show_finish(Content("\n".join(lines)))
+        else:
+            self._body(Content("\n".join(lines)))
         self.notify(f"Rotated {outcome.new.name!r}", title="Rotated")
         self.keys_changed()
 

@@ -314,9 +314,15 @@ def _orphans(report: DoctorReport, journal: list[dict], vault: Vault, *, adopt: 
     orphans = [j for j in journal if vault.has(j["fingerprint"])]
     if orphans and adopt:
         from .keeper import Keeper
+        from .recovery import adopt as adopt_orphans
+        from .rotation import Rotator
         from .store import Store
 
-        done, _ = Keeper(Store(report.db_path), vault, settings or None).adopt()
+        def unverified():  # no Momento call from doctor: the new key's check says "unknown"
+            raise RuntimeError("not checked while adopting; run `momento-keys verify NAME`")
+
+        keeper = Keeper(Store(report.db_path), vault, settings or None)
+        done, _ = adopt_orphans(keeper, resume=Rotator(keeper, unverified).resume)
         report.adopted = [r.name for r in done]
         orphans = []
     report.orphans = [{"name": j["name"], "fingerprint": j["fingerprint"]} for j in orphans]

@@ -22,11 +22,13 @@ from ..core.text import scrub
 from .recovery import SecretFileError, download_json, rescue_dir, rescue_file_stem, write_new_secret_file
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from .account import AccountClient, Expiry, GeneratedV2Key
     from .keeper import Keeper
     from .momento import GeneratedKey as _V1Key
 
-    GeneratedKey = _V1Key | GeneratedV2Key  # what Momento made: a v1 key (gRPC) or a v2 key (account API)
+    GeneratedKey: TypeAlias = _V1Key | GeneratedV2Key  # what Momento made: a v1 key (gRPC) or a v2 key (account API)
 
 
 @dataclass

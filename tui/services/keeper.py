@@ -23,11 +23,13 @@ from .store import DuplicateKey, DuplicateName, Store, StoreError
 from .vault import Health, SecretMissing, Vault, VaultError
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from ..core.keys import Inspection  # (key parsing loads only for imports: not for the dashboard's start)
     from .account import GeneratedV2Key
     from .momento import GeneratedKey as _V1Key
 
-    GeneratedKey = _V1Key | GeneratedV2Key  # a v1 key (gRPC) or a v2 key (account API)
+    GeneratedKey: TypeAlias = _V1Key | GeneratedV2Key  # a v1 key (gRPC) or a v2 key (account API)
 
 NAME_MAX = NAME_MAX_CHARS
 
@@ -264,119 +266,6 @@ class Keeper:
             self.store.journal_remove(fingerprint)
         except StoreError:
             pass  # the journal entry stays; doctor will find the secret gone and drop it
-
-    # ---- orphans ------------------------------------------------------------------
-    def orphans(self) -> list[dict]:
-        """Secrets the keyring holds for which no record exists (a crash between
-        the keyring write and the record). Stale journal rows are left for adopt()."""
-        found = []
-        for entry in self.store.journal():
-            if self.vault.has(entry["fingerprint"]):
-                found.append(entry)
-        return found
-
-    def adopt(self, api_factory=None) -> tuple[list[KeyRecord], int]:
-        """Re-create the records of orphaned secrets; drop journal rows whose secret is gone.
-
-        Interrupted rotations are completed first (as `rotate` and the dashboard
-        do): the new key of a rotation is in the journal too, and adopting it as
-        a stand-alone record would cut it off from the key it replaces. Without
-        ``api_factory`` the new key is not verified (its check says "unknown").
-        """
-        from ..core.keys import KeyFormatError, inspect_key
-
-        adopted: list[KeyRecord] = []
-        dropped = 0
-        if self.store.open_rotations():
-            from .rotation import RotationError, Rotator
-
-            def unverified():
-                raise RuntimeError("not checked while adopting; run `momento-keys verify NAME`")
-
-            try:
-                for outcome in Rotator(self, api_factory or unverified).resume():
-                    if not isinstance(outcome, str):
-                        adopted.append(outcome.new)
-            except RotationError:
-                pass  # left open: its parked pair stays where the next resume finds it
-        open_rotations = self.store.open_rotations()
-        rotating = {r["new_fingerprint"] for r in open_rotations if r["new_fingerprint"]}
-        for entry in self.store.journal():
-            fp = entry["fingerprint"]
-            if fp in rotating:
-                continue  # belongs to a rotation that could not be completed now; never split it off
-            if fp.startswith("pending:"):
-                record = self._adopt_parked(entry, open_rotations)
-                if record is not None:
-                    adopted.append(record)
-                continue
-            if self.store.holders(fp):
-                self.store.journal_remove(fp)  # filed meanwhile (a parked pair adopted above)
-                continue
-            if not self.vault.has(fp):
-                self.vault.delete(fp)  # a refresh token written before a crash took the key's write
-                self.store.journal_remove(fp)
-                dropped += 1
-                continue
-            try:
-                inspection = inspect_key(self.vault.get(fp))
-            except KeyFormatError:
-                self.store.journal_remove(fp)
-                dropped += 1
-                continue
-            from dataclasses import replace
-
-            inspection = replace(inspection, refresh_token=self.vault.get_refresh_token(fp), source="adopted")
-            name = entry["name"]
-            if self.store.find(name) is not None:
-                name = f"{name} (adopted {fp[7:15]})"
-            record = record_from(inspection, name, kind=Kind(entry["kind"]))
-            record.secret_stored = True
-            self.store.add(record, now=self.now(), action="adopted", detail="secret found in the keyring")
-            self.schedule(record)
-            adopted.append(record)
-        return adopted, dropped
-
-    def _adopt_parked(self, entry: dict, open_rotations: list[dict]) -> KeyRecord | None:
-        """A rotation's parked pair (journal ``pending:<old fingerprint>``): left alone while its
-        rotation can still complete it; filed as a key of its own once nothing else will."""
-        fp = entry["fingerprint"]
-        old_fp = fp.removeprefix("pending:")
-        if not self.vault.has(fp):
-            self.store.journal_remove(fp)
-            return None
-        holders = [r for r in self.store.all() if r.fingerprint == old_fp]
-        if any(rot["old_id"] in {r.id for r in holders} for rot in open_rotations):
-            return None  # its rotation is still open: resume (run above, or next time) completes it
-        from dataclasses import replace
-
-        from ..core.keys import inspect_key
-        from .rotation import _unpark
-
-        pending = self.vault.get_pending(old_fp)
-        if pending is None:
-            return None
-        generated = _unpark(pending, holders[0] if holders else None)
-        inspection = replace(inspect_key(generated.api_key, endpoint=generated.endpoint or None),
-                             refresh_token=generated.refresh_token, source="adopted")
-        if generated.valid_until:
-            inspection = replace(inspection, expires_at=generated.valid_until)
-        name = entry["name"]
-        if self.store.find(name) is not None:
-            name = f"{name} (adopted {inspection.fingerprint[7:15]})"
-        self.journal_and_put(inspection, name)
-        record = record_from(inspection, name, kind=Kind.V1)
-        record.secret_stored = True
-        self.store.add(record, now=self.now(), action="adopted", detail="a rotation's parked pair found in the keyring")
-        self.vault.delete_pending(old_fp)
-        self.store.journal_remove(fp)
-        self.schedule(record)
-        return record
-
-    def journal_and_put(self, inspection: Inspection, name: str) -> None:
-        """Journal, then write the keyring: a crash in between leaves a secret doctor can adopt."""
-        self.store.journal_add(inspection.fingerprint, name, inspection.kind.value, now=self.now())
-        self.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)
 
     # ---- secrets ------------------------------------------------------------
     def secret(self, record: KeyRecord, *, why: str) -> str:

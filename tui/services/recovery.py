@@ -7,6 +7,9 @@
   ``export``: the console's fields plus ``endpoint``.
 * **Secret files** are only ever created new, or replace a regular file (never a
   symlink, device or FIFO), through a temporary file and a rename.
+* **Orphans**: secrets the keyring holds without a record (a crash between the keyring
+  write and the record, or a rotation's parked pair whose rotation record was lost),
+  found through the journal; ``adopt`` tracks them again.
 """
 
 from __future__ import annotations
@@ -17,8 +20,17 @@ import stat
 from datetime import UTC
 from pathlib import Path
 
+from ..core.model import KeyRecord, Kind
 from ..core.text import slug
 from ..errors import UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ..core.keys import Inspection
+    from .keeper import Keeper
+    from .momento.protocol import GeneratedKey
 
 RESCUE_FOLDER = "rescue"
 
@@ -146,3 +158,157 @@ def in_git_work_tree(path: Path) -> Path | None:
         except OSError:
             return None
     return None
+
+
+def orphans(keeper: Keeper) -> list[dict]:
+    """Secrets the keyring holds for which no record exists (a crash between
+    the keyring write and the record). Stale journal rows are left for adopt()."""
+    found = []
+    for entry in keeper.store.journal():
+        if keeper.vault.has(entry["fingerprint"]):
+            found.append(entry)
+    return found
+
+
+def adopt(keeper: Keeper, resume: Callable[[], Iterable[object]] | None = None) -> tuple[list[KeyRecord], int]:
+    """Re-create the records of orphaned secrets; drop journal rows whose secret is gone.
+
+    ``resume`` (``Rotator.resume``) completes interrupted rotations first, as `rotate` and
+    the dashboard do: the new key of a rotation is in the journal too, and adopting it as a
+    stand-alone record would cut it off from the key it replaces. Passed in by the caller,
+    so that recovery never imports the rotation (which imports the issuing path, which
+    imports recovery).
+    """
+    from ..core.keys import KeyFormatError, inspect_key
+
+    adopted: list[KeyRecord] = []
+    dropped = 0
+    if resume is not None and keeper.store.open_rotations():
+        try:
+            for outcome in resume():
+                new = getattr(outcome, "new", None)
+                if isinstance(new, KeyRecord):
+                    adopted.append(new)
+        except Exception:
+            pass
+    open_rotations = keeper.store.open_rotations()
+    rotating = {r["new_fingerprint"] for r in open_rotations if r["new_fingerprint"]}
+    for entry in keeper.store.journal():
+        fp = entry["fingerprint"]
+        if fp in rotating:
+            continue  # belongs to a rotation that could not be completed now; never split it off
+        if fp.startswith("pending:"):
+            record = _adopt_parked(keeper, entry, open_rotations)
+            if record is not None:
+                adopted.append(record)
+            continue
+        if keeper.store.holders(fp):
+            keeper.store.journal_remove(fp)  # filed meanwhile (a parked pair adopted above)
+            continue
+        if not keeper.vault.has(fp):
+            keeper.vault.delete(fp)  # a refresh token written before a crash took the key's write
+            keeper.store.journal_remove(fp)
+            dropped += 1
+            continue
+        try:
+            inspection = inspect_key(keeper.vault.get(fp))
+        except KeyFormatError:
+            keeper.store.journal_remove(fp)
+            dropped += 1
+            continue
+        from dataclasses import replace
+
+        inspection = replace(inspection, refresh_token=keeper.vault.get_refresh_token(fp), source="adopted")
+        name = entry["name"]
+        if keeper.store.find(name) is not None:
+            name = f"{name} (adopted {fp[7:15]})"
+        from .keeper import record_from
+
+        record = record_from(inspection, name, kind=Kind(entry["kind"]))
+        record.secret_stored = True
+        keeper.store.add(record, now=keeper.now(), action="adopted", detail="secret found in the keyring")
+        keeper.schedule(record)
+        adopted.append(record)
+    return adopted, dropped
+
+
+def _adopt_parked(keeper: Keeper, entry: dict, open_rotations: list[dict]) -> KeyRecord | None:
+    """A rotation's parked pair (journal ``pending:<old fingerprint>``): left alone while its
+    rotation can still complete it; filed as a key of its own once nothing else will."""
+    fp = entry["fingerprint"]
+    old_fp = fp.removeprefix("pending:")
+    if not keeper.vault.has(fp):
+        keeper.store.journal_remove(fp)
+        return None
+    holders = [r for r in keeper.store.all() if r.fingerprint == old_fp]
+    if any(rot["old_id"] in {r.id for r in holders} for rot in open_rotations):
+        return None  # its rotation is still open: resume (run above, or next time) completes it
+    from dataclasses import replace
+
+    from ..core.keys import inspect_key
+
+    pending = keeper.vault.get_pending(old_fp)
+    if pending is None:
+        return None
+    generated = unpark(pending, holders[0] if holders else None)
+    inspection = replace(inspect_key(generated.api_key, endpoint=generated.endpoint or None),
+                         refresh_token=generated.refresh_token, source="adopted")
+    if generated.valid_until:
+        inspection = replace(inspection, expires_at=generated.valid_until)
+    name = entry["name"]
+    if keeper.store.find(name) is not None:
+        name = f"{name} (adopted {inspection.fingerprint[7:15]})"
+    _journal_and_put(keeper, inspection, name)
+    from .keeper import record_from
+
+    record = record_from(inspection, name, kind=Kind.V1)
+    record.secret_stored = True
+    keeper.store.add(record, now=keeper.now(), action="adopted", detail="a rotation's parked pair found in the keyring")
+    keeper.vault.delete_pending(old_fp)
+    keeper.store.journal_remove(fp)
+    keeper.schedule(record)
+    return record
+
+
+def _journal_and_put(keeper: Keeper, inspection: Inspection, name: str) -> None:
+    """Journal, then write the keyring: a crash in between leaves a secret doctor can adopt."""
+    keeper.store.journal_add(inspection.fingerprint, name, inspection.kind.value, now=keeper.now())
+    keeper.vault.put(inspection.fingerprint, inspection.secret, inspection.refresh_token)
+
+
+# ---- a rotation's parked pair ---------------------------------------------------------------
+
+PARKED = "momento-keys parked pair v1"
+
+
+def pending_name(old_fingerprint: str) -> str:
+    """The keyring name (and journal entry) of a rotation's parked pair."""
+    return f"pending:{old_fingerprint}"
+
+
+def pack_parked(generated: GeneratedKey) -> str:
+    """A rotation's new pair as ONE keyring entry (one write: all or nothing)."""
+    return json.dumps({"parked": PARKED, "api_key": generated.api_key, "refresh_token": generated.refresh_token,
+                       "endpoint": generated.endpoint, "valid_until": generated.valid_until},
+                      separators=(",", ":"))
+
+
+def unpark(pending: tuple[str, str | None], old: KeyRecord | None) -> GeneratedKey:
+    """The pair `pack_parked` made (or, from older versions, a key and a refresh token
+    parked as two entries)."""
+    from ..core.keys import inspect_key
+    from .momento.protocol import GeneratedKey
+
+    secret, refresh = pending
+    try:
+        doc = json.loads(secret)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("parked") == PARKED:
+        return GeneratedKey(api_key=doc["api_key"], refresh_token=doc.get("refresh_token"),
+                            endpoint=doc.get("endpoint") or (old.endpoint if old else None) or "",
+                            valid_until=doc.get("valid_until"))
+    inspection = inspect_key(secret)
+    return GeneratedKey(api_key=secret, refresh_token=refresh,
+                        endpoint=inspection.endpoint or (old.endpoint if old else None) or "",
+                        valid_until=inspection.expires_at)

@@ -39,7 +39,6 @@ shows it, without its secret, to revoke).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from ..core.model import ExpirySource, KeyRecord, Kind, Lifecycle
 from ..core.reminders import ReminderKind
 from ..core.report import local_time
 from .keeper import Keeper, KeeperError, inspect_generated
+from .recovery import pack_parked, pending_name, unpark
 from .store import DuplicateKey, StoreError
 from .vault import WINDOWS_MAX_SECRET, Health, VaultError
 
@@ -120,7 +120,6 @@ def refresh_blocker(record: KeyRecord, now: float) -> str | None:
     return None
 
 
-_PARKED = "momento-keys parked pair v1"
 _ENDED = ("failed", "interrupted", "abandoned", "unsaved")
 
 
@@ -148,31 +147,6 @@ def v2_expiry(record: KeyRecord, now: int) -> int | str:
     if record.expires_at is None:
         return "never"
     return now + (record.expires_at - (record.issued_at or record.created_at))
-
-
-def _pending(old_fingerprint: str) -> str:
-    """The keyring name (and journal entry) of a rotation's parked pair."""
-    return f"pending:{old_fingerprint}"
-
-
-def _unpark(pending: tuple[str, str | None], old: KeyRecord | None) -> GeneratedKey:
-    """The pair `Rotator._park` left (or, from older versions, a key and a refresh token
-    parked as two entries)."""
-    from .momento import GeneratedKey
-
-    secret, refresh = pending
-    try:
-        doc = json.loads(secret)
-    except ValueError:
-        doc = None
-    if isinstance(doc, dict) and doc.get("parked") == _PARKED:
-        return GeneratedKey(api_key=doc["api_key"], refresh_token=doc.get("refresh_token"),
-                            endpoint=doc.get("endpoint") or (old.endpoint if old else None) or "",
-                            valid_until=doc.get("valid_until"))
-    inspection = inspect_key(secret)
-    return GeneratedKey(api_key=secret, refresh_token=refresh,
-                        endpoint=inspection.endpoint or (old.endpoint if old else None) or "",
-                        valid_until=inspection.expires_at)
 
 
 def previous_name(old: KeyRecord, taken: Callable[[str], bool]) -> str:
@@ -332,7 +306,7 @@ class Rotator:
             raise RotationError(f"the new key is safe in the keyring but the database refused the change ({exc}); "
                                 "run the rotation again to resume", resumable=True) from None
         self.vault.delete_pending(old.fingerprint)
-        self.store.journal_remove(_pending(old.fingerprint))
+        self.store.journal_remove(pending_name(old.fingerprint))
         return self._wrap_up(rotation_id, old, new, generated.api_key, generated.endpoint)
 
     def _wrap_up(self, rotation_id: int, old: KeyRecord, new: KeyRecord, api_key: str,
@@ -517,7 +491,7 @@ class Rotator:
             pending = self.vault.get_pending(old.fingerprint)
             filed = self._record_holding(rot["new_fingerprint"]) if rot["new_fingerprint"] else None
             if pending is not None:
-                results.append(self._finish(rot["id"], old, _unpark(pending, old)))
+                results.append(self._finish(rot["id"], old, unpark(pending, old)))
             elif filed is not None and filed.secret_stored and self.vault.has(filed.fingerprint):
                 # Filed, and the parked copy removed, before the interruption: only
                 # the bookkeeping after it (verify, reminders, done) is left.
@@ -578,18 +552,16 @@ class Rotator:
         """
         # Journalled first, as every keyring write is: doctor finds a parked pair whose rotation
         # record was lost (deleted key, damaged database) and `doctor --adopt` files it.
-        self.store.journal_add(_pending(old_fingerprint), self._parked_name(old_fingerprint), "v1", now=self.keeper.now())
-        packed = json.dumps({"parked": _PARKED, "api_key": generated.api_key,
-                             "refresh_token": generated.refresh_token, "endpoint": generated.endpoint,
-                             "valid_until": generated.valid_until}, separators=(",", ":"))
+        self.store.journal_add(pending_name(old_fingerprint), self._parked_name(old_fingerprint), "v1", now=self.keeper.now())
+        packed = pack_parked(generated)
         try:
             if sys.platform == "win32" and len(packed) > WINDOWS_MAX_SECRET:
                 self.vault.put_pending(old_fingerprint, generated.api_key, generated.refresh_token)
             else:
                 self.vault.put_pending(old_fingerprint, packed, None)
         except (Exception, KeyboardInterrupt):
-            if not self.vault.has(_pending(old_fingerprint)):
-                self.store.journal_remove(_pending(old_fingerprint))
+            if not self.vault.has(pending_name(old_fingerprint)):
+                self.store.journal_remove(pending_name(old_fingerprint))
             raise
 
     def _parked_name(self, old_fingerprint: str) -> str:

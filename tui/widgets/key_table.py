@@ -62,7 +62,7 @@ COLUMNS = (
     Column("status", "STATUS", 10),
     Column("name", "NAME", 0),
     Column("kind", "KIND", 10),
-    Column("type", "TYPE", 12),
+    Column("type", "TYPE", 14),  # a v2 key's role here: "role: Operator"
     Column("region", "REGION", 14),
     Column("expires", "EXPIRES", 16),
 )
@@ -527,9 +527,13 @@ class KeyTable(ScrollView, can_focus=True):
             elif key == "kind":
                 text = KINDS[roster.kind[i]].value
             elif key == "type":
-                text = KEY_TYPES[roster.key_type[i]].value
-                if text == "unknown":
-                    style = muted
+                role = roster.roles[roster.role[i]]
+                if role is not None:
+                    text = f"role: {role}"
+                else:
+                    text = KEY_TYPES[roster.key_type[i]].value
+                    if text == "unknown":
+                        style = muted
             elif key == "region":
                 text = roster.regions[roster.region[i]] or ""
                 if not text:

@@ -2,8 +2,12 @@
 
 It knows nothing of what a step asks: each step (``steps/``) fills itself from the shared
 :class:`WizardState` on ``enter`` and checks its answer on ``leave``. The screen moves
-between them, starts generation after Review and answers the app through ``dismiss``
-with the new key's record (or None).
+between the steps that apply to the key being made (``Step.applies``), starts generation
+after Review and answers the app through ``dismiss`` with the new key's record (or None).
+
+Keys: Enter moves on (from a text field, a choice or a menu; a focused button is pressed),
+Esc goes back a step (on the first step, or once the key exists, it leaves, asking first
+when something would be lost), and ``q`` never quits the app from inside the wizard.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, ContentSwitcher, Header, Static
+from textual.widgets import Button, ContentSwitcher, Header, Input, Static
 
 from ...core.model import KeyRecord
 from ...core.text import shell_quote
@@ -36,9 +40,12 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
     """Generate a fine-grained key or a short-lived token, step by step."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Cancel", id="wizard.cancel"),
+        Binding("escape", "escape", "Back", id="wizard.cancel"),
         Binding("ctrl+n", "next", "Next", id="wizard.next"),
-        Binding("ctrl+b", "back", "Back", id="wizard.back"),
+        Binding("ctrl+b", "back", "Back", show=False, id="wizard.back"),
+        Binding("enter", "next", "Next", show=False, id="wizard.enter"),
+        # The app's `q` quits; inside the wizard it would drop the work (or a key not yet stored).
+        Binding("q", "no_quit", show=False, id="wizard.no_quit"),
     ]
     AUTO_FOCUS = None  # each step says which of its fields takes the focus
 
@@ -58,6 +65,10 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
 
     def index(self, kind: type[Step]) -> int:
         return self.steps.index(self.step_of(kind))
+
+    def applicable(self) -> list[int]:
+        """The indexes of the steps that apply to the key being made."""
+        return [i for i, step in enumerate(self.steps) if step.applies(self.state)]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,15 +91,16 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
         step = self.current
         self.query_one(ContentSwitcher).current = step.id
         marks = Text()
-        for i, other in enumerate(self.steps):
-            if i:
+        for n, i in enumerate(self.applicable()):
+            other = self.steps[i]
+            if n:
                 marks.append(" › ", "dim")
             if i == index:
-                marks.append(f" {i} {other.title} ", "bold reverse")
+                marks.append(f" {n + 1} {other.title} ", "bold reverse")
             else:
-                marks.append(f"✔ {other.title}" if i < index else f"{i} {other.title}", "dim")
+                marks.append(f"✔ {other.title}" if i < index else f"{n + 1} {other.title}", "dim")
         self.query_one("#steps", Static).update(marks)
-        self.query_one("#back").display = step.can_go_back and index > 0
+        self.query_one("#back").display = self._previous() is not None
         self.query_one("#cancel").display = step.can_cancel
         nxt = self.query_one("#next", Button)
         nxt.display = step.next_label is not None
@@ -117,15 +129,38 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
             step.show_problem(problem)
             return
         step.show_problem(None)
-        if self.step == len(self.steps) - 1:
+        following = [i for i in self.applicable() if i > self.step]
+        if not following:
             self.dismiss(self.state.record)
             return
-        self.show(self.step + 1)
+        self.show(following[0])
+
+    def _previous(self) -> int | None:
+        earlier = [i for i in self.applicable() if i < self.step]
+        return earlier[-1] if earlier and self.current.can_go_back else None
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
-        if self.current.can_go_back and self.step > 0:
-            self.show(self.step - 1)
+        previous = self._previous()
+        if previous is not None and not self.current.busy:
+            self.show(previous)
+
+    def action_escape(self) -> None:
+        """Back one step; on the first step (or once the key exists) leave, asking first."""
+        if self._previous() is not None and not self.current.busy:
+            self.action_back()
+        else:
+            self.action_leave()
+
+    def action_no_quit(self) -> None:
+        self.notify("q does not quit inside the wizard: Esc goes back a step, Cancel leaves it.",
+                    title="Wizard", timeout=4)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        # Enter in a text field moves on (a field with its own meaning for Enter stops the event).
+        event.stop()
+        self.action_next()
 
     @on(Button.Pressed, "#cancel")
     def action_leave(self) -> None:
@@ -136,7 +171,7 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
             self._confirm_leave(self._lose_question(), yes="Leave without the key", danger=True)
         elif s.issued is not None:
             self.dismiss(s.record)
-        elif self.step > 0 or self.current.has_input():
+        elif self.step > 0 or any(step.has_input() for step in self.steps):
             self._confirm_leave(Text("Leave the wizard? Nothing has been generated; what you chose here is "
                                      "dropped."), yes="Leave", danger=False)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from ...core.expiry import ExpiryError, parse_expiry
 from ...core.keys import Inspection, KeyFormatError, inspect_text, normalise_endpoint, region_of
@@ -20,8 +20,10 @@ from ...core.policy import DAY, HOUR, countdown
 from ...core.report import local_time
 
 if TYPE_CHECKING:
+    from ...core.roles import Role
     from ...services.issuing import GeneratedKey, Issued
 
+V2 = "v2"             # a v2 API key: all regions, bound to a role (the console's default today)
 FINE_GRAINED = "fine-grained"
 TOKEN = "token"
 SUPER_USER = "super-user"
@@ -47,13 +49,17 @@ class WizardState:
     acting_secret: str | None = None      # a pasted key (None: a tracked key, read from the keyring when used)
     acting_name: str | None = None        # a tracked key's name
     acting_endpoint: str | None = None
+    acting_v2: bool = False               # the acting key is a v2 key (it makes only v2 keys)
     verified: str | None = None           # valid / restricted / invalid / unknown (None: not asked)
+    caches: list[str] | None = None       # the caches Verify listed (None: not listed yet)
     track: tuple[Inspection, str] | None = None  # a pasted key to track, and its name
     # what to make
     endpoint: str | None = None
-    key_kind: str = FINE_GRAINED          # fine-grained | token
+    key_kind: str = V2                    # v2 | fine-grained | token
     valid_for: int | None = DEFAULT_KEY_EXPIRY  # seconds; None: never
     grants: list[Grant] = field(default_factory=list)
+    role: Role | None = None              # a v2 key's role
+    description: str = ""                 # a v2 key's description in the account
     name: str = ""
     notes: str = ""
     tags: list[str] = field(default_factory=list)
@@ -69,9 +75,13 @@ class WizardState:
         if record is None:
             return state
         state.endpoint = record.endpoint
+        state.key_kind = FINE_GRAINED
         if record.kind is Kind.DISPOSABLE:
             state.key_kind = TOKEN
             state.valid_for = DEFAULT_TOKEN_EXPIRY
+        elif record.kind is Kind.V2:
+            state.key_kind = V2
+            state.description = record.description or ""
         if record.permissions:
             try:
                 state.grants = from_json(record.permissions)
@@ -82,6 +92,10 @@ class WizardState:
     @property
     def token(self) -> bool:
         return self.key_kind == TOKEN
+
+    @property
+    def v2(self) -> bool:
+        return self.key_kind == V2
 
     @property
     def generated(self) -> GeneratedKey | None:
@@ -101,9 +115,11 @@ class WizardState:
 # ---- 0 sign in -------------------------------------------------------------------------------
 
 def acting_candidates(records: Iterable[KeyRecord]) -> list[KeyRecord]:
-    """The tracked keys that may make keys: super-user, secret in the keyring, in service."""
-    return [r for r in records
-            if r.key_type is KeyType.SUPER_USER and r.secret_stored and r.lifecycle is Lifecycle.ACTIVE]
+    """The tracked keys that may make keys, secret in the keyring, in service: super-user keys
+    (v1 and v2 keys), and v2 keys (v2 keys only, if their role manages API keys)."""
+    found = [r for r in records if (r.key_type is KeyType.SUPER_USER or r.kind is Kind.V2)
+             and r.secret_stored and r.lifecycle is Lifecycle.ACTIVE]
+    return sorted(found, key=lambda r: r.key_type is not KeyType.SUPER_USER)  # super-user keys first
 
 
 def read_pasted(text: str, endpoint: str) -> Inspection:
@@ -137,9 +153,11 @@ def choose_acting(state: WizardState, *, record: KeyRecord | None, inspection: I
             return f"name for the super-user key: {exc}"
     if record is not None:
         state.acting_secret, state.acting_name, state.acting_endpoint = None, record.name, record.endpoint
+        state.acting_v2 = record.kind is Kind.V2 and record.key_type is not KeyType.SUPER_USER
     else:
         assert inspection is not None
         state.acting_secret, state.acting_name, state.acting_endpoint = inspection.secret, None, inspection.endpoint
+        state.acting_v2 = inspection.kind is Kind.V2
     state.track = track
     if state.endpoint is None:
         state.endpoint = state.acting_endpoint
@@ -189,8 +207,11 @@ def region_note(endpoint: str | None, acting_endpoint: str | None) -> tuple[str,
 def choose_kind(state: WizardState, choice: str) -> str | None:
     if choice == SUPER_USER:
         return "super-user keys come from the console: use the import button, or choose another type"
-    if choice not in (FINE_GRAINED, TOKEN):
+    if choice not in (V2, FINE_GRAINED, TOKEN):
         return "choose a key type"
+    if choice != V2 and state.acting_v2:
+        return ("a v2 key makes only v2 keys: choose the v2 API key, or go back and sign in with a v1 "
+                "super-user key")
     if choice != state.key_kind:
         state.valid_for = DEFAULT_TOKEN_EXPIRY if choice == TOKEN else DEFAULT_KEY_EXPIRY
     state.key_kind = choice
@@ -229,14 +250,35 @@ def choose_expiry(state: WizardState, choice: str | None, custom: str, never_ok:
     return None
 
 
-def expiry_sentence(seconds: int | None, now: float) -> str:
+def expiry_sentence(seconds: int | None, now: float, *, v2: bool = False) -> str:
     if seconds is None:
         return ("⚠ The key will NEVER expire. Momento advises against it: such a key works until someone "
-                "revokes it in the console, and gets no refresh token.")
+                "revokes it" + ("." if v2 else " in the console, and gets no refresh token."))
     return f"The key will expire on {local_time(int(now + seconds))} ({countdown(seconds)} from now)."
 
 
-# ---- 4 permissions ---------------------------------------------------------------------------
+def v2_expiry(state: WizardState, now: float) -> int | Literal["never"]:
+    """What ``POST /api-keys`` takes: "never", or the instant (epoch seconds) the key expires."""
+    return "never" if state.valid_for is None else int(now) + state.valid_for
+
+
+# ---- a v2 key's role and description -----------------------------------------------------------
+
+def choose_role(state: WizardState, role: Role | None, description: str) -> str | None:
+    from ...core.limits import NAME_MAX_CHARS
+
+    if role is None:
+        return "choose the role the new key acts as"
+    text = " ".join(description.split())
+    if len(text) > 4 * NAME_MAX_CHARS:
+        return f"a description may be at most {4 * NAME_MAX_CHARS} characters"
+    if not text.isprintable():
+        return "a description may not contain control or invisible characters"
+    state.role, state.description = role, text
+    return None
+
+
+# ---- permissions (v1 keys and tokens) -----------------------------------------------------------
 
 def choose_grants(state: WizardState, grants: Iterable[Grant]) -> str | None:
     try:
@@ -256,6 +298,20 @@ def review_lines(state: WizardState, now: float) -> list[str]:
         expiry = "never expires (not recommended)"
     else:
         expiry = f"expires on {local_time(int(now + state.valid_for))} ({countdown(state.valid_for)} from now)"
+    if state.v2:
+        role = state.role
+        return [
+            "You are about to ask Momento's account API for a v2 API key:",
+            "",
+            f"  • made with the key: {state.acting_name or 'the pasted key'}",
+            f"  • role: {role.role_name if role else '?'} — {role.summary() if role else '?'}",
+            f"  • description: {state.description or '(none)'}",
+            f"  • {expiry}",
+            f"  • used with the endpoint {state.endpoint or '?'} (stored with the key; v2 keys work in every "
+            "region)",
+            "",
+            "The key is shown once. It goes to your OS keyring the moment Momento answers.",
+        ]
     return [
         f"You are about to ask Momento for {what}:",
         "",
@@ -269,14 +325,13 @@ def review_lines(state: WizardState, now: float) -> list[str]:
     ]
 
 
-def default_name(state: WizardState, now: float, taken: Callable[[str], bool]) -> str:
-    """A name for the new key that no tracked key has."""
-    region, _ = region_of(state.endpoint)
-    base = f"{'token' if state.token else 'key'} {region or 'custom'} {local_time(int(now))[:10]}"
-    name, n = base, 2
-    while taken(name) and n < 100:
-        name, n = f"{base} {n}", n + 1
-    return name
+def default_name(state: WizardState, taken: Callable[[str], bool]) -> str:
+    """A name for the new key, from what it grants (``orders-readonly``), that no tracked key has."""
+    from .naming import base_name, unique, v2_base_name
+
+    if state.v2:
+        return unique(v2_base_name(state.role.role_name if state.role else None, state.description), taken)
+    return unique(base_name(state.grants, token=state.token), taken)
 
 
 def choose_name(state: WizardState, name: str, notes: str, tags: str, taken: Callable[[str], bool]) -> str | None:

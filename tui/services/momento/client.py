@@ -263,7 +263,7 @@ class MomentoApi:
         target = self._target(LIST_CACHES.service, endpoint)
         provider = self._sdk_credentials(token, endpoint)
         try:
-            count = self._with_retries(
+            names = self._with_retries(
                 LIST_CACHES,
                 target,
                 (api_key, token),
@@ -284,8 +284,10 @@ class MomentoApi:
                     error,
                 )
             return VerifyResult("unknown", f"Could not check the key. {error.message}", error)
+        count = len(names)
         plural = "cache" if count == 1 else "caches"
-        return VerifyResult("valid", f"Momento accepted the key; it can list caches ({count} {plural}).")
+        return VerifyResult("valid", f"Momento accepted the key; it can list caches ({count} {plural}).",
+                            caches=tuple(names))
 
     # --- internals ------------------------------------------------------------------
 

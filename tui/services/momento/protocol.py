@@ -61,6 +61,7 @@ class VerifyResult:
     status: VerifyStatus
     message: str
     error: MomentoError | None = None
+    caches: tuple[str, ...] = ()   # the caches it listed (``valid`` only)
 
 
 class MomentoClient(Protocol):

@@ -98,8 +98,8 @@ def credentials(token: str, endpoint: str, override: tuple[str, int] | None) -> 
     )
 
 
-async def list_caches(provider: CredentialProvider) -> int:
-    """How many caches the key may see (one ListCaches call); AttemptError on failure."""
+async def list_caches(provider: CredentialProvider) -> list[str]:
+    """The names of the caches the key may see (one ListCaches call); AttemptError on failure."""
     from momento import CacheClientAsync, Configurations
     from momento.responses import ListCaches
     from momento.retry import FixedCountRetryStrategy
@@ -110,7 +110,7 @@ async def list_caches(provider: CredentialProvider) -> int:
     async with CacheClientAsync(configuration, provider, timedelta(seconds=60)) as client:
         response = await client.list_caches()
     if isinstance(response, ListCaches.Success):
-        return len(response.caches)
+        return [cache.name for cache in response.caches]
     raise sdk_failure(response)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import RadioButton, RadioSet, Select, Static
 
 from ....services.context import Services
 from ...base import ServicesHost
@@ -34,6 +35,37 @@ class Note(Static):
         if kind:
             self.add_class(f"-{kind}")
         self.update(text if isinstance(text, Text) else Text(text))
+
+
+class Choices(RadioSet, inherit_bindings=False):
+    """A radio set that chooses as the highlight moves (as a native radio group does), so Enter
+    is left to the wizard: it moves on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,right", "step(1)", "Next option", show=False),
+        Binding("up,left", "step(-1)", "Previous option", show=False),
+        Binding("space", "toggle_button", "Choose", show=False),
+    ]
+
+    def action_step(self, delta: int) -> None:
+        """Choose the option before or after the chosen one (wrapping), skipping disabled ones."""
+        buttons = list(self.query(RadioButton))
+        if not buttons:
+            return
+        at = self.pressed_index if self.pressed_index >= 0 else (-1 if delta > 0 else 0)
+        for step in range(1, len(buttons) + 1):
+            button = buttons[(at + delta * step) % len(buttons)]
+            if not button.disabled:
+                button.value = True
+                return
+
+
+class Picker(Select[str], inherit_bindings=False):
+    """A select whose menu opens with space or the arrows; Enter is left to the wizard (it moves on)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,space,up", "show_overlay", "Show menu", show=False),
+    ]
 
 
 class Step(VerticalScroll, can_focus=False):
@@ -82,11 +114,17 @@ class Step(VerticalScroll, can_focus=False):
         """Something typed here would be lost by leaving the wizard."""
         return False
 
+    @classmethod
+    def applies(cls, state: WizardState) -> bool:
+        """Whether the key being made asks this step (a role for v2 keys, grants for v1 ones)."""
+        return True
+
     def show_problem(self, text: str | None) -> None:
+        """Say what to fix, right under the step's fields, and scroll it into view."""
         self.problem.say(f"✖ {text}" if text else "", "bad" if text else "")
         self.problem.display = bool(text)
         if text:
-            self.problem.scroll_visible(animate=False)
+            self.call_after_refresh(self.problem.scroll_visible, animate=False)
 
     @property
     def problem_text(self) -> str:

@@ -1,4 +1,4 @@
-"""Step 3: when the new key expires (presets, a date or duration, or never after a warning)."""
+"""Step 4: when the new key expires (presets, a date or duration, or never after a warning)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Checkbox, Input, Label, RadioButton, Static
 
 from ....core.expiry import ExpiryError
 from ..state import (
@@ -20,7 +20,7 @@ from ..state import (
     expiry_seconds,
     expiry_sentence,
 )
-from .base import Note, Step
+from .base import Choices, Note, Step
 
 
 class ExpirationStep(Step):
@@ -30,14 +30,14 @@ class ExpirationStep(Step):
         yield self.title_widget()
         yield Static("Keys should expire: rotate them before they do. Momento advises against keys that never "
                      "expire.", classes="explain")
-        yield RadioSet(
+        yield Choices(
             *[RadioButton(label, value=seconds == DEFAULT_KEY_EXPIRY, name=str(seconds))
               for label, seconds in KEY_PRESETS],
             RadioButton("Custom date or duration", name=CUSTOM),
             RadioButton("Never expires (not recommended)", name=NEVER),
             id="expiry-key", classes="expiry",
         )
-        yield RadioSet(
+        yield Choices(
             *[RadioButton(label, value=seconds == DEFAULT_TOKEN_EXPIRY, name=str(seconds))
               for label, seconds in TOKEN_PRESETS],
             RadioButton("Custom duration or date (at most 25 hours)", name=CUSTOM),
@@ -53,8 +53,8 @@ class ExpirationStep(Step):
         yield Note("", id="expiry-note", classes="note")
 
     @property
-    def _radio(self) -> RadioSet:
-        return self.query_one("#expiry-token" if self.state.token else "#expiry-key", RadioSet)
+    def _radio(self) -> Choices:
+        return self.query_one("#expiry-token" if self.state.token else "#expiry-key", Choices)
 
     def _choice(self) -> str | None:
         button = self._radio.pressed_button
@@ -76,7 +76,7 @@ class ExpirationStep(Step):
         return choose_expiry(self.state, self._choice(), self.query_one("#expiry-custom", Input).value,
                              self.query_one("#never-ok", Checkbox).value, self.services.clock.now())
 
-    @on(RadioSet.Changed, ".expiry")
+    @on(Choices.Changed, ".expiry")
     @on(Input.Changed, "#expiry-custom")
     @on(Checkbox.Changed, "#never-ok")
     def _changed(self) -> None:
@@ -94,4 +94,4 @@ class ExpirationStep(Step):
             return
         self.show_problem(None)
         self.query_one("#never-ok").display = seconds is None
-        note.say(expiry_sentence(seconds, now), "warn" if seconds is None else "good")
+        note.say(expiry_sentence(seconds, now, v2=self.state.v2), "warn" if seconds is None else "good")

@@ -1,4 +1,4 @@
-"""Step 6: one request to Momento; the answer goes straight to the issuer (stored, or rescued)."""
+"""Step 7: one request to Momento (the auth API for v1 keys and tokens, the account API for v2 keys); the answer goes straight to the issuer (stored, or rescued)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,39 @@ from textual.message import Message
 from textual.widgets import LoadingIndicator
 
 from ....services.keeper import KeeperError
-from ..state import WizardState, keep_fields
+from ..state import WizardState, keep_fields, v2_expiry
 from .base import Note, Step, expected_errors
 
 if TYPE_CHECKING:
     from ....services.context import Services
     from ....services.issuing import Issued
     from ....services.momento import GeneratedKey
+
+
+def acting_secret(services: Services, state: WizardState) -> str:
+    """The secret of the key chosen at sign-in (a tracked key's is read from the keyring).
+    Raises ``KeeperError``."""
+    if state.acting_secret is not None:
+        return state.acting_secret
+    record = services.store.find(state.acting_name) if state.acting_name else None
+    if record is None:
+        raise KeeperError(f"the key {state.acting_name!r} is no longer tracked" if state.acting_name
+                          else "no super-user key to act with")
+    return services.keeper.secret(record, why="used by the wizard")
+
+
+def make_v2(services: Services, state: WizardState) -> Issued:
+    """A v2 key through the account API, kept by the one never-lose path. Raises ``AccountError``
+    (nothing made) and the errors of :func:`acting_secret`."""
+    from .role import account_client
+
+    role = state.role
+    assert role is not None and state.endpoint is not None
+    return services.issuer.generate_v2(account_client(services, state), state.name, role_id=role.role_id,
+                                       description=state.description,
+                                       expiry=v2_expiry(state, services.clock.now()),
+                                       endpoint=state.endpoint, role_name=role.role_name, notes=state.notes,
+                                       tags=list(state.tags))
 
 
 def keep(services: Services, state: WizardState, generated: GeneratedKey) -> tuple[Issued, str | None]:
@@ -86,14 +112,11 @@ class GenerateStep(Step):
     @work(thread=True, exclusive=True, group="wizard-generate", exit_on_error=False)
     def generate(self) -> None:
         services, s = self.services, self.state
+        if s.v2:
+            self.generate_v2()
+            return
         try:
-            secret = s.acting_secret
-            if secret is None:
-                record = services.store.find(s.acting_name) if s.acting_name else None
-                if record is None:
-                    raise KeeperError(f"the key {s.acting_name!r} is no longer tracked" if s.acting_name
-                                      else "no super-user key to act with")
-                secret = services.keeper.secret(record, why="used to generate a key")
+            secret = acting_secret(services, s)
             api = services.momento()
             if s.token:
                 generated = api.generate_disposable_token(secret, s.endpoint, s.grants, s.valid_for)
@@ -107,6 +130,20 @@ class GenerateStep(Step):
             return
         issued, link_problem = keep(services, s, generated)
         self.post_message(self.Done(issued, link_problem))
+
+    def generate_v2(self) -> None:
+        from .role import account_errors
+
+        services, s = self.services, self.state
+        try:
+            issued = make_v2(services, s)
+        except account_errors() as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(self.Failed(f"unexpected {type(exc).__name__}."))
+            return
+        self.post_message(self.Done(issued, link(services, s, issued)))
 
     def finished(self) -> None:
         self.running = False

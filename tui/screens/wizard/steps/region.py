@@ -1,4 +1,5 @@
-"""Step 1: the cell (region) the new key is made in."""
+"""Step 3: the cell (region) a v1 key is made in, or the endpoint stored with a v2 key
+(v2 keys work in every region; the endpoint tells the SDKs where to connect)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Static
 
 from ....core.keys import PUBLIC_REGIONS
 from ..state import CUSTOM, Problem, choose_endpoint, endpoint_of, region_note
-from .base import Note, Step
+from .base import Note, Picker, Step
 
 
 class RegionStep(Step):
@@ -19,11 +20,10 @@ class RegionStep(Step):
 
     def compose(self) -> ComposeResult:
         yield self.title_widget()
-        yield Static("Keys are made in a cell (a region). Momento runs on AWS; the new key will work in the "
-                     "cell you choose, and the key you act with must be valid there.", classes="explain")
+        yield Static("", id="region-explain", classes="explain")
         regions = [(f"AWS  {region:<16} {host}", host) for region, host in PUBLIC_REGIONS]
         regions.append(("Custom endpoint (private cell, Momento Local)…", CUSTOM))
-        yield Select(regions, allow_blank=False, id="region")
+        yield Picker(regions, allow_blank=False, id="region")
         with Grid(classes="form", id="custom-box"):
             yield Label("Endpoint")
             yield Input(placeholder="cell-…prod.a.momentohq.com", id="custom-endpoint", compact=True)
@@ -35,12 +35,18 @@ class RegionStep(Step):
 
     @property
     def first_focus(self) -> Widget:
-        if self.query_one("#region", Select).value == CUSTOM:
+        if self.query_one("#region", Picker).value == CUSTOM:
             return self.query_one("#custom-endpoint")
         return self.query_one("#region")
 
     def enter(self) -> None:
-        select = self.query_one("#region", Select)
+        select = self.query_one("#region", Picker)
+        self.query_one("#region-explain", Static).update(
+            "A v2 key works in every region; choose the endpoint its programs connect to (stored with the key, "
+            "exported as MOMENTO_ENDPOINT). It defaults to the endpoint of the key you act with."
+            if self.state.v2 else
+            "Keys are made in a cell (a region). Momento runs on AWS; the new key will work in the cell you "
+            "choose, and the key you act with must be valid there.")
         endpoint = self.state.endpoint or self.state.acting_endpoint
         if endpoint in [host for _, host in PUBLIC_REGIONS]:
             select.value = endpoint
@@ -54,9 +60,9 @@ class RegionStep(Step):
         return choose_endpoint(self.state, select, custom)
 
     def _fields(self) -> tuple[str, str]:
-        return str(self.query_one("#region", Select).value), self.query_one("#custom-endpoint", Input).value
+        return str(self.query_one("#region", Picker).value), self.query_one("#custom-endpoint", Input).value
 
-    @on(Select.Changed, "#region")
+    @on(Picker.Changed, "#region")
     @on(Input.Changed, "#custom-endpoint")
     def _changed(self) -> None:
         choice, custom = self._fields()
@@ -65,5 +71,5 @@ class RegionStep(Step):
             endpoint = endpoint_of(choice, custom)
         except Problem:
             endpoint = None  # said on Next; no red while typing
-        text, kind = region_note(endpoint, self.state.acting_endpoint)
+        text, kind = region_note(endpoint, None if self.state.v2 else self.state.acting_endpoint)
         self.query_one("#region-note", Note).say(text, kind)

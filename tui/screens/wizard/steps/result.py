@@ -1,4 +1,4 @@
-"""Step 7: the new key, shown once: where it is kept (or why it is not), reveal, copy, retry
+"""Step 8: the new key, shown once: where it is kept (or why it is not), reveal, copy, retry
 storing and Download JSON."""
 
 from __future__ import annotations
@@ -132,12 +132,22 @@ class ResultStep(Step):
         self.query_one("#retry-store").display = issued.record is None
         self.render_key()
         label = "dim"
-        self.query_one("#result", Static).update(Text.assemble(
+        if g.valid_until:
+            until = local_time(g.valid_until)
+        else:
+            until = "never expires" if g.expiry_known else "unknown until the next sync"
+        text = Text.assemble(
             ("      endpoint  ", label), g.endpoint, "\n",
             (" HTTP endpoint  ", label), f"https://api.cache.{g.endpoint}", "\n",
-            ("   valid until  ", label), local_time(g.valid_until) if g.valid_until else "never expires", "\n",
-            (" refresh token  ", label), "yes (kept with the key)" if g.refresh_token else "none",
-        ))
+            ("   valid until  ", label), until)
+        if issued.v2 is not None:  # a v2 key: no refresh token to speak of; its role and account id instead
+            v2 = issued.v2
+            text.append_text(Text.assemble("\n", ("          role  ", label), v2.role_name or v2.role_id or "?",
+                                           "\n", ("        key id  ", label), v2.key_id or "unknown until a sync"))
+        else:
+            text.append_text(Text.assemble("\n", (" refresh token  ", label),
+                                           "yes (kept with the key)" if g.refresh_token else "none"))
+        self.query_one("#result", Static).update(text)
         path = self.query_one("#download-path", Input)
         if not path.value:
             folder = downloads_folder(self.services.store.path)
@@ -220,8 +230,12 @@ class ResultStep(Step):
         warning = git_warning(target) if target is not None else None
         self.query_one("#download-note", Note).say(warning or "", "warn" if warning else "")
 
-    @on(Button.Pressed, "#download")
     @on(Input.Submitted, "#download-path")
+    def _download_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # Enter here saves the file; it does not move the wizard on
+        self._download()
+
+    @on(Button.Pressed, "#download")
     def _download(self) -> None:
         target = target_of(self.query_one("#download-path", Input).value)
         if target is None:

@@ -1,4 +1,4 @@
-"""Step 5: everything that will be asked of Momento, in words, and the new key's name."""
+"""Step 6: everything that will be asked of Momento, in words, and the new key's name."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.containers import Grid
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from ..state import choose_name, default_name, review_lines
+from ..state import WizardState, choose_name, default_name, review_lines
 from .base import Step
 
 
@@ -28,6 +28,10 @@ class ReviewStep(Step):
             yield Input(placeholder="optional, separated by spaces or commas", id="new-tags", compact=True)
         yield self.problem
 
+    def __init__(self, state: WizardState, *, id: str) -> None:
+        super().__init__(state, id=id)
+        self.suggested = ""  # the default name last offered (replaced while the user has not changed it)
+
     @property
     def first_focus(self) -> Widget:
         return self.query_one("#new-name")
@@ -41,8 +45,9 @@ class ReviewStep(Step):
         text.highlight_words(["never expires"], "bold")
         self.query_one("#review", Static).update(text)
         name = self.query_one("#new-name", Input)
-        if not name.value:
-            name.value = default_name(self.state, now, self._taken)
+        if not name.value or name.value == self.suggested:
+            self.suggested = name.value = default_name(self.state, self._taken)
+            name.cursor_position = len(name.value)
 
     def leave(self) -> str | None:
         return choose_name(self.state, self.query_one("#new-name", Input).value,

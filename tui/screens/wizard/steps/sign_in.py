@@ -1,4 +1,5 @@
-"""Step 0: the super-user key that makes the new key (a tracked one, or pasted), and Verify."""
+"""Step 0: the key that makes the new key (a tracked super-user or v2 key, or one pasted), and Verify
+(which also lists the caches the permission step offers)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Static
 
 from ....core.keys import Inspection
-from ....core.model import KeyRecord, KeyType
+from ....core.model import KeyRecord, KeyType, Kind
 from ....core.policy import countdown
 from ..state import PASTE, Problem, WizardState, acting_candidates, choose_acting, read_pasted
-from .base import Note, Step, expected_errors
+from .base import Choices, Note, Step, expected_errors
 
 VERDICTS = {
     "valid": ("✔ Momento accepted the key and it may manage caches: it looks like a super-user key.", "good"),
@@ -37,10 +38,11 @@ class SignInStep(Step):
             self.problem = problem
 
     class Verified(Message):
-        def __init__(self, verdict: str | None, message: str) -> None:
+        def __init__(self, verdict: str | None, message: str, caches: tuple[str, ...] = ()) -> None:
             super().__init__()
             self.verdict = verdict  # None: Momento was not asked (the message says why)
             self.message = message
+            self.caches = caches
 
     class Tracked(Message):
         def __init__(self, name: str, problem: str | None) -> None:
@@ -54,9 +56,10 @@ class SignInStep(Step):
 
     def compose(self) -> ComposeResult:
         yield self.title_widget()
-        yield Static("Momento makes API keys only for a [b]super-user key[/b]: the auth API refuses anything else. "
-                     "Pick a super-user key you track, or paste one (from the console's API keys page). "
-                     "It is used for this one request; nothing is sent anywhere but Momento.", classes="explain")
+        yield Static("Momento makes API keys only for a [b]super-user key[/b] (v1 keys and tokens) or a v2 key "
+                     "whose role manages API keys (v2 keys). Pick one you track, or paste one (from the console's "
+                     "API keys page). It is used for this one request; nothing is sent anywhere but Momento.",
+                     classes="explain")
         yield Vertical(Static("Looking for the super-user keys you track…", classes="note"), id="acting-box")
         with Vertical(id="paste-box"), Grid(classes="form"):
             yield Label("Super-user key")
@@ -94,12 +97,12 @@ class SignInStep(Step):
         event.stop()
         self.candidates = event.candidates
         now = self.services.clock.now()
-        buttons = [RadioButton(Text(f"{r.name}  ({r.region or 'unknown region'}, {left(r, now)})"),
+        buttons = [RadioButton(Text(f"{r.name}  ({what(r)}, {left(r, now)})"),
                                value=i == 0, name=str(r.id)) for i, r in enumerate(event.candidates)]
         buttons.append(RadioButton("Paste a super-user key…", value=not event.candidates, name=PASTE))
         box = self.query_one("#acting-box")
         box.remove_children()
-        box.mount(RadioSet(*buttons, id="acting"))
+        box.mount(Choices(*buttons, id="acting"))
         if event.problem:
             box.mount(Note(Text(event.problem), classes="note -bad"))
         self.call_after_refresh(self._sync_paste_box)
@@ -143,7 +146,7 @@ class SignInStep(Step):
         radios = self.query("#acting")
         if not radios:
             return None
-        button = radios.first(RadioSet).pressed_button
+        button = radios.first(Choices).pressed_button
         return None if button is None else button.name
 
     def _read(self) -> tuple[KeyRecord | None, Inspection | None]:
@@ -158,15 +161,15 @@ class SignInStep(Step):
         return None, read_pasted(self.query_one("#acting-key", Input).value,
                                  self.query_one("#acting-endpoint", Input).value)
 
-    @on(RadioSet.Changed, "#acting")
+    @on(Choices.Changed, "#acting")
     def _sync_paste_box(self) -> None:
         self.query_one("#paste-box").display = self._choice() == PASTE
-        self.state.verified = None
+        self.state.verified = self.state.caches = None
         self.query_one("#verify-note", Note).say("")
 
     @on(Input.Changed, "#acting-key, #acting-endpoint")
     def _pasted_changed(self) -> None:
-        self.state.verified = None
+        self.state.verified = self.state.caches = None
 
     # ---- verify ------------------------------------------------------------------------------------
     @on(Button.Pressed, "#verify")
@@ -196,7 +199,7 @@ class SignInStep(Step):
         except Exception as exc:
             self.post_message(self.Verified(None, f"✖ Not verified: unexpected {type(exc).__name__}"))
             return
-        self.post_message(self.Verified(result.status, result.message))
+        self.post_message(self.Verified(result.status, result.message, result.caches))
 
     @on(Verified)
     def _verified(self, event: Verified) -> None:
@@ -206,6 +209,8 @@ class SignInStep(Step):
             note.say(event.message, "bad")
             return
         self.state.verified = event.verdict
+        if event.verdict == "valid":
+            self.state.caches = list(event.caches)
         text, kind = VERDICTS[event.verdict]
         note.say(Text(f"{text}\n{event.message}" if event.message else text), kind)
 
@@ -232,6 +237,13 @@ class SignInStep(Step):
         else:
             self.state.acting_name = event.name
             self.notify(f"Now tracking the super-user key {event.name!r}", markup=False)
+
+
+def what(record: KeyRecord) -> str:
+    if record.kind is Kind.V2:
+        role = f", {record.role_name}" if record.role_name else ""
+        return f"v2 super-user key{role}" if record.key_type is KeyType.SUPER_USER else f"v2 key{role}"
+    return f"super-user, {record.region or 'unknown region'}"
 
 
 def left(record: KeyRecord, now: float) -> str:
