@@ -276,7 +276,7 @@ def test_sync_reads_250_keys_over_3_pages(env, account):
     add_admin(env, account)
     for name in ("kept", "gone", "changed"):
         assert generate(env, name, "--role", "viewer").returncode == 0
-    account.add_keys(246, prefix="svc")
+    account.add_keys(246, prefix="svc", issued_at=int(time.time()) - DAY)  # not in the admin key's second
     tracked = rows(env)
     account.remove(tracked["gone"]["key_id"])                                         # revoked elsewhere
     account.keys[tracked["changed"]["key_id"]]["expires_at_epoch_seconds"] = int(time.time()) + 90 * DAY
