@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -288,6 +287,6 @@ def test_sigterm_is_a_clean_interrupt(env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     _time.sleep(1.5)   # blocked reading the key from stdin
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err

@@ -17,7 +17,7 @@ import sys
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -109,7 +109,8 @@ def test_check_and_list_build_only_their_own_parser(tmp_path: Path) -> None:
         f"for argv in (['--db', {str(db)!r}, 'check'], ['list', '--json', '--db', {str(db)!r}]):\n"
         "    assert main(argv) == 0\n"
         "print('BUILT=' + ','.join(built), file=sys.stderr)\n"
-        "bad = ('tomllib', 'keyring', 'textual', 'grpc', 'momento', 'tui.services.keeper', 'typing', 'shutil')\n"
+        "bad = ('tomllib', 'keyring', 'textual', 'grpc', 'momento', 'tui.services.keeper', 'typing', 'shutil',\n"
+        "       'logging', 'tui.services.log')\n"
         "print('LOADED=' + ','.join(m for m in bad if m in sys.modules), file=sys.stderr)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "MOMENTO_KEYS_CONFIG": str(tmp_path / "missing.toml"), "TZ": "UTC"}
@@ -140,7 +141,7 @@ def mixed(tmp_path: Path) -> Store:
     store = Store(tmp_path / "mixed.db")
     left = [-30 * DAY, -1, 0, 1, HOUR, 2 * DAY, 3 * DAY, 3 * DAY + 1, 10 * DAY, 14 * DAY, 20 * DAY, 400 * DAY, 2**40]
     n = 0
-    for i, seconds in enumerate(left):
+    for seconds in left:
         for issued in (None, NOW - DAY, NOW - 300 * DAY, NOW + seconds + 5):  # the last: issued after it expires
             for warn, crit in ((None, None), (30 * DAY, None), (None, 60), (HOUR, 60)):
                 name = f"{NAMES[n % len(NAMES)]} {n}"
@@ -170,6 +171,9 @@ THRESHOLDS = [
     Thresholds(warning_seconds=7 * DAY, critical_seconds=DAY, warning_fraction=0.5, critical_fraction=0.75),
     replace(Thresholds(), warning_seconds=400 * DAY, warning_explicit=True),
     replace(Thresholds(), warning_seconds=2 * HOUR, critical_seconds=HOUR, warning_explicit=True, critical_explicit=True),
+    # `check --warn 5d --critical 1d`: the command line's times are the whole policy (fractions off).
+    replace(Thresholds(), warning_seconds=5 * DAY, critical_seconds=DAY, warning_fraction=1.0, critical_fraction=1.0,
+            warning_explicit=True, critical_explicit=True),
 ]
 
 
@@ -208,8 +212,11 @@ ROWS = st.lists(st.tuples(INSTANTS, INSTANTS, st.sampled_from([e.value for e in 
                 min_size=1, max_size=30)
 
 
+FRACTIONS = st.one_of(st.floats(0.01, 0.99), st.just(1.0))  # 1.0: off (`check --warn/--critical`)
+
+
 @settings(max_examples=300, deadline=None)
-@given(ROWS, st.integers(1, 400 * DAY), st.integers(1, 400 * DAY), st.floats(0.01, 0.99), st.floats(0.01, 0.99),
+@given(ROWS, st.integers(1, 400 * DAY), st.integers(1, 400 * DAY), FRACTIONS, FRACTIONS,
        st.booleans(), st.booleans(), st.one_of(st.integers(NOW - 10, NOW + 10), st.floats(NOW - 10, NOW + 10)))
 def test_band_sql_is_band(rows, warn, crit, warn_f, crit_f, warn_x, crit_x, now) -> None:
     """Any key, any thresholds, any instant: SQLite's status is `status_of`'s."""
@@ -305,7 +312,7 @@ def iso_utc_by_datetime(instant):
     """What datetime writes, with four-digit years; beyond datetime's range, its edge (any
     instant a key can carry must display: issue 11, dates at the edge)."""
     try:
-        d = datetime.fromtimestamp(instant, tz=timezone.utc)
+        d = datetime.fromtimestamp(instant, tz=UTC)
     except (OverflowError, ValueError, OSError):
         return "9999-12-31T23:59:59Z" if instant > 0 else "0001-01-01T00:00:00Z"
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"

@@ -22,8 +22,8 @@ import grpc
 import pytest
 from momento_wire_types.generated import permissionmessages_pb2 as perm_pb2
 
-from tests.conftest import make_v1
 from tests.cli_support import HEAVY_PROBE, cli_env, run_cli
+from tests.conftest import make_v1
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
 from tui.core.keys import inspect_text
 from tui.services.store import Store
@@ -278,7 +278,7 @@ def test_endpoint_override_option_wins_over_the_environment(env, fake_momento):
     (["--expires", "30d", "--topic", "c=publishonly"], "CACHE/TOPIC=ROLE"),
     (["--expires", "30d", "--topic", "c/t=readwrite"], "Unknown topic role"),
     (["--expires", "30d", "--cache", "c=readonly", "--cache", "c=readonly"], "listed twice"),
-    (["--expires", "30d", *sum((["--cache", f"c{i}=readonly"] for i in range(11)), [])], "at most 10"),
+    (["--expires", "30d", *[arg for i in range(11) for arg in ("--cache", f"c{i}=readonly")]], "at most 10"),
     (["--expires", "30d", "--all-data", "--cache", "c=readonly"], "either --all-data"),
     (["--expires", "soon", "--all-data"], "not a duration"),
     (["--expires", "0s", "--all-data"], "longer than zero"),
@@ -640,13 +640,17 @@ def test_env_lines_eval_in_a_shell(env, fake_momento):
     assert generate(env, "--name", "it's svc", "--expires", "1d", "--all-data").returncode == 0
     p = run(env, "env", "it's svc")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("export MOMENTO_API_KEY=") and "export MOMENTO_ENDPOINT=" in p.stdout
-    script = f'eval "$({sys.executable} -m tui env "$1")"; printf "%s\\n%s\\n" "$MOMENTO_API_KEY" "$MOMENTO_ENDPOINT"'
-    shell = subprocess.run(["sh", "-c", script, "sh", "it's svc"], env=env, capture_output=True, text=True,
-                           timeout=60)
+    # A v1 key carries its endpoint: MOMENTO_ENDPOINT is for v2 keys only (the SDKs reject a v1 key
+    # beside it), so the lines unset a stale one rather than export it.
+    assert p.stdout.startswith("export MOMENTO_API_KEY=") and "MOMENTO_ENDPOINT=" not in p.stdout
+    assert p.stdout.splitlines()[-1] == "unset MOMENTO_ENDPOINT"
+    script = (f'eval "$({sys.executable} -m tui env "$1")"; '
+              'printf "%s\\n%s\\n" "$MOMENTO_API_KEY" "${MOMENTO_ENDPOINT-(unset)}"')
+    shell = subprocess.run(["sh", "-c", script, "sh", "it's svc"], env={**env, "MOMENTO_ENDPOINT": "stale.example"},
+                           capture_output=True, text=True, timeout=60)
     assert shell.returncode == 0, shell.stderr
     key, endpoint = shell.stdout.splitlines()
-    assert endpoint == DEFAULT_CELL
+    assert endpoint == "(unset)"
     issued = fake_momento.token_info(inner(key))
     assert issued is not None and issued.kind == "api_key"
     assert inspect_text(key).fingerprint == rows(env)["it's svc"]["fingerprint"]

@@ -43,6 +43,10 @@ def env(tmp_path_factory):
     ["list"], ["list", "--all"], ["check"], ["check", "-v"], ["reminders"], ["reminders", "--all"],
     ["metrics"], ["doctor"], ["inspect", "NAME"], ["export", "NAME", "--stdout"], ["env", "NAME", "--stdout"],
     ["verify", "NAME"], ["rotate", "NAME"], ["snooze", "NAME", "1d"], ["dismiss", "NAME"], ["notify", "--stdout"],
+    ["exec", "NAME", "--", "true"], ["revoke", "NAME", "--yes"], ["link", "NAME", "key-1"],
+    ["rotate", "--finish", "NAME", "--yes"], ["sync", "--using", "NAME"], ["config", "show"], ["__names"],
+    ["generate", "--role", "Owner", "--using", "NAME", "--name", "new", "--expires", "1d"],
+    ["env", "NAME", "--shell", "powershell", "--stdout"], ["export", "NAME", "--format", "lambda", "--stdout"],
 ])
 @pytest.mark.parametrize("name", NAMES)
 def test_every_command_prints_hostile_text_as_inert_text(env, argv, name) -> None:

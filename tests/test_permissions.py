@@ -169,8 +169,19 @@ def test_validate_grants_duplicates() -> None:
     grant = Grant.for_topic("prod", "orders", "publishonly")
     with pytest.raises(PermissionSpecError, match="listed twice"):
         validate_grants([grant, Grant.for_cache("x", "readonly"), grant])
-    # Same target, different roles: allowed.
-    validate_grants([Grant.for_cache("x", "readonly"), Grant.for_cache("x", "writeonly")])
+    # Same target, different roles: Momento refuses them (INVALID_ARGUMENT), so they are
+    # refused here, before sending, with a message naming both.
+    with pytest.raises(PermissionSpecError, match=r"Two roles on the same cache: read-only on cache 'x', and "
+                                                  r"write-only on cache 'x'.*refuses"):
+        validate_grants([Grant.for_cache("x", "readonly"), Grant.for_cache("x", "writeonly")])
+    with pytest.raises(PermissionSpecError, match="Two roles on the same topic"):
+        validate_grants([Grant.for_topic("c", "t", "publishonly"), Grant.for_topic("c", "t", "subscribeonly")])
+    with pytest.raises(PermissionSpecError, match="Two roles on the same cache"):
+        validate_grants([Grant.for_cache("*", "readonly"), Grant.for_cache("*", "readwrite")])
+    # Different targets (another cache, another topic, a cache and a topic in it) are fine.
+    validate_grants([Grant.for_cache("x", "readonly"), Grant.for_cache("y", "writeonly"),
+                     Grant.for_topic("x", "t", "publishonly"), Grant.for_topic("x", "u", "subscribeonly"),
+                     Grant.for_topic("*", "t", "publishsubscribe")])
 
 
 @pytest.mark.parametrize(
@@ -271,7 +282,8 @@ selectors = st.one_of(st.just("*"), names)
 cache_grants = st.builds(Grant.for_cache, selectors, st.sampled_from(CACHE_ROLES))
 topic_grants = st.builds(Grant.for_topic, selectors, selectors, st.sampled_from(TOPIC_ROLES))
 grant_sets = st.lists(
-    st.one_of(cache_grants, topic_grants), min_size=1, max_size=MAX_GRANTS, unique=True
+    st.one_of(cache_grants, topic_grants), min_size=1, max_size=MAX_GRANTS,
+    unique_by=lambda g: (g.kind, g.cache, g.topic),  # one role per target: Momento refuses two
 )
 
 

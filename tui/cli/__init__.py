@@ -3,12 +3,15 @@
 One module per group of commands, each imported only when its command runs:
 
     keys       import, list, inspect          check     check, metrics
-    secrets    export, env                    momento   generate, verify
-    rotation   rotate, reminders, snooze,     doctor    doctor (tui.services.doctor computes it)
-               dismiss, notify                dashboard no command
-    parser     the one argparse parser        context   settings, store, keeper, clock, Momento:
-    output     how every line is printed                built once, each part on first use
-    rescue     a new key that was not stored: where it is and how to track it
+    secrets    export, env, exec              momento   generate (v1), verify
+    account    generate (v2), sync, revoke,   rotation  rotate, reminders, snooze,
+               link                                     dismiss, notify (+ hooks: deploy hooks)
+    doctor     doctor                         settings  config show
+    completion completion (names: __names)    dashboard no command
+    parser     the one argparse parser (args_local, args_remote declare the sub-commands)
+    context    settings, store, keeper, clock, Momento, the account API: built once, each part on first use
+    output     how every line is printed      rescue    a new key that was not stored: where it is
+    ask        confirmations on a terminal
 
 The headless commands import neither Textual nor the Momento SDK (only generate,
 verify and rotate import grpc, when they run), so `check` starts fast enough for cron.
@@ -38,8 +41,13 @@ COMMANDS: dict[str | None, tuple[str, str]] = {
     "rotate": ("rotation", "cmd_rotate"), "reminders": ("rotation", "cmd_reminders"),
     "snooze": ("rotation", "cmd_snooze"), "dismiss": ("rotation", "cmd_dismiss"),
     "notify": ("rotation", "cmd_notify"),
+    "sync": ("account", "cmd_sync"), "revoke": ("account", "cmd_revoke"), "link": ("account", "cmd_link"),
+    "exec": ("secrets", "cmd_exec"), "config": ("settings", "cmd_config"),
+    "completion": ("completion", "cmd_completion"),
     None: ("dashboard", "cmd_dashboard"),
 }
+# The hidden command the completion scripts call for key names: read before any parsing.
+NAMES = "__names"
 # Commands that only read: their store is opened read-only.
 READ_ONLY = ("list", "check", "metrics")
 # Short-lived commands that make no reference cycles (see main).
@@ -75,10 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if argv[:1] == [NAMES]:
+        from .names import names
+
+        return names(argv[1:])
     from .parser import UNKNOWN_ON_ERROR, parse, undecodable_argument
 
     args = parse(argv)
     command = args.command
+    if getattr(args, "debug", False) or os.environ.get("MOMENTO_KEYS_DEBUG"):
+        _debug(args)
     # `check` and `verify` promise 3 for any error (monitoring reads their codes as verdicts).
     failure = ExitCode.UNKNOWN if command in UNKNOWN_ON_ERROR else None
     unreadable = undecodable_argument(args)
@@ -103,8 +117,11 @@ def _main(argv: list[str]) -> int:
     if command is not None and command not in NO_GC:
         _sigterm_as_interrupt()
     try:
-        return run(ctx)
+        code = run(ctx)
+        _logged(command, code)
+        return code
     except UserError as exc:
+        _logged(command, exc.code)
         output.error(exc.message)
         raise SystemExit(_code(exc.code, failure)) from None
     except KeyboardInterrupt:
@@ -130,6 +147,26 @@ def _main(argv: list[str]) -> int:
     finally:
         if pause_gc:
             gc.enable()
+
+
+def _debug(args) -> None:
+    """``--debug`` or MOMENTO_KEYS_DEBUG: the debug log on stderr (the dashboard, which owns the
+    terminal, writes it to its log file instead: tui.cli.dashboard)."""
+    from ..services import log
+
+    if not log.debug_requested(bool(getattr(args, "debug", False))):
+        return
+    args.debug = True
+    if args.command is not None:
+        log.configure(stream=sys.stderr)
+        log.get("cli").debug("%s %s: started", output.PROG, args.command)
+
+
+def _logged(command: str | None, code: int) -> None:
+    if "logging" in sys.modules:  # only when the debug log may be on: never an import for `check`
+        from ..services import log
+
+        log.get("cli").debug("%s %s: exit code %d", output.PROG, command or "(dashboard)", int(code))
 
 
 def _code(code: int, failure: ExitCode | None) -> int:

@@ -66,24 +66,35 @@ def flagged(store: Store, thresholds: Thresholds, now: float, hidden: tuple[Stat
 # ---- check -----------------------------------------------------------------------------------
 
 def _thresholds(ctx: Context) -> Thresholds:
-    """The settings' thresholds, with --warn and --critical. Given here they are explicit:
-    they apply even to keys whose whole life is shorter."""
+    """The settings' thresholds, or those of the command line. --warn and --critical are the
+    whole policy for the run: they are explicit (they apply even to keys whose whole life is
+    shorter) and the lifetime fractions are off, unless --warn-fraction/--critical-fraction
+    add them back. (A fraction of 1 is reached only at expiry: it never fires.)"""
+    args = ctx.args
     thresholds = ctx.settings.thresholds
-    if not (ctx.args.warn or ctx.args.critical):
+    if not (args.warn or args.critical or args.warn_fraction or args.critical_fraction):
         return thresholds
     from dataclasses import replace
 
     from ..core.expiry import ExpiryError, duration
 
+    if args.warn or args.critical:
+        thresholds = replace(thresholds, warning_fraction=1.0, critical_fraction=1.0)
     try:
-        if ctx.args.warn:
-            thresholds = replace(thresholds, warning_seconds=duration(ctx.args.warn), warning_explicit=True)
-        if ctx.args.critical:
-            thresholds = replace(thresholds, critical_seconds=duration(ctx.args.critical), critical_explicit=True)
+        if args.warn:
+            thresholds = replace(thresholds, warning_seconds=duration(args.warn), warning_explicit=True)
+        if args.critical:
+            thresholds = replace(thresholds, critical_seconds=duration(args.critical), critical_explicit=True)
     except ExpiryError as exc:
         raise UserError(str(exc), ExitCode.UNKNOWN) from None
+    if args.warn_fraction:
+        thresholds = replace(thresholds, warning_fraction=args.warn_fraction)
+    if args.critical_fraction:
+        thresholds = replace(thresholds, critical_fraction=args.critical_fraction)
     if thresholds.critical_seconds > thresholds.warning_seconds:
         raise UserError("--critical must not be longer than --warn", ExitCode.UNKNOWN)
+    if args.warn_fraction and args.critical_fraction and args.critical_fraction < args.warn_fraction:
+        raise UserError("--critical-fraction must not be smaller than --warn-fraction", ExitCode.UNKNOWN)
     return thresholds
 
 

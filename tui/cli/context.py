@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from ..core.clock import Clock
     from ..core.model import KeyRecord
+    from ..services.account import AccountClient
     from ..services.config import Settings
     from ..services.issuing import Issuer
     from ..services.keeper import Keeper
@@ -106,9 +107,52 @@ class Context:
 
     @cached_property
     def rotator(self) -> Rotator:
+        """The rotator; v2 rotations act through the account API with ``self.acting`` (set
+        by `rotate` before it rotates a v2 key)."""
         from ..services.rotation import Rotator
 
-        return Rotator(self.keeper, self.momento)
+        return Rotator(self.keeper, self.momento, account_factory=lambda: self.account(self.acting))
+
+    # ---- the account API (v2 keys) ---------------------------------------------------------
+
+    acting: KeyRecord | None = None  # the key a v2 rotation acts with (rotate --using, or the key itself)
+
+    def account(self, acting: KeyRecord | None) -> AccountClient:
+        """The account-API client acting with the tracked key ``acting`` (its secret read from
+        the keyring now): one per acting key, for the run. The URL override (``--account-api``,
+        then MOMENTO_KEYS_ACCOUNT_API) is checked, and noted, here."""
+        from ..services.account import AccountUrlError, client_for_record, resolve
+        from ..services.keeper import KeeperError
+
+        if acting is None:
+            raise UserError("the account API needs a key to act with: give --using NAME (a tracked key whose role "
+                            "manages API keys, such as Owner)")
+        cached = self._accounts.get(acting.id)
+        if cached is not None:
+            return cached
+        given = getattr(self.args, "account_api", None)
+        try:
+            url = resolve(given)
+        except AccountUrlError as exc:
+            raise UserError(f"--account-api: {exc}" if given else str(exc)) from None
+        if url.overridden:
+            output.note(f"account-API calls go to {url.text}, not to Momento "
+                        f"({'--account-api' if given else 'MOMENTO_KEYS_ACCOUNT_API'})")
+        if not acting.secret_stored:
+            raise UserError(f"no secret is stored for {acting.name!r} (metadata only), so it cannot act for the "
+                            "account API: give --using with a key whose secret is held here")
+        try:
+            client = client_for_record(self.keeper, acting, base_url=given, timeout=getattr(self.args, "timeout", 15.0))
+        except KeeperError as exc:
+            raise UserError(str(exc)) from None
+        except ValueError as exc:
+            raise UserError(f"{acting.name!r} cannot act for the account API: {exc}") from None
+        self._accounts[acting.id] = client
+        return client
+
+    @cached_property
+    def _accounts(self) -> dict[int | None, AccountClient]:
+        return {}
 
     # ---- Momento ---------------------------------------------------------------------------
 
@@ -140,6 +184,16 @@ class Context:
     def momento(self) -> MomentoApi:
         """The Momento client (imports grpc). The override is checked here, before any call."""
         return self._momento
+
+    def close(self) -> None:
+        """Close what was opened (before `exec` hands this process over to another program)."""
+        for client in self.__dict__.get("_accounts", {}).values():
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+        store = self.__dict__.get("store")
+        if store is not None:
+            store.close()
 
     # ---- records ---------------------------------------------------------------------------
 

@@ -14,6 +14,19 @@ def cmd_dashboard(ctx: Context) -> int:
 
     args = ctx.args
     override = getattr(args, "endpoint_override", None)
+    if getattr(args, "debug", False):  # set by tui.cli._debug for --debug or MOMENTO_KEYS_DEBUG
+        from ..services import log
+
+        # The dashboard owns the terminal: its log goes to a file (0600), which doctor names.
+        from . import output
+
+        try:
+            path = log.configure(path=log.log_file())
+        except OSError as exc:
+            output.warning(f"no debug log: {log.log_file()} cannot be written ({exc.strerror or exc})")
+        else:
+            log.get("cli").debug("the dashboard starts")
+            output.note(f"debug log: {path}")
 
     def api_factory():
         # Imported only when the dashboard first talks to Momento.

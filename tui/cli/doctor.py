@@ -26,10 +26,18 @@ def cmd_doctor(ctx: Context) -> int:
         allow_insecure=bool(getattr(args, "allow_insecure_keyring", False)),
         override=override, override_source=source, adopt=bool(getattr(args, "adopt", False)),
     )
+    from ..services.log import debug_requested, log_file
+
+    log = {"path": str(log_file()), "exists": log_file().exists(),
+           "debug": debug_requested(bool(getattr(args, "debug", False)))}
     if args.json:
-        output.print_json(report.to_json())
+        output.print_json({**report.to_json(), "log_file": log})
     else:
-        output.out("\n".join(text(report)))
+        lines = text(report)
+        at = next((i for i, line in enumerate(lines) if line.startswith("versions")), len(lines))
+        lines.insert(at, f"log       {log['path']}" + ("" if log["exists"] else " (not written yet)")
+                     + "; the dashboard's debug log (--debug or MOMENTO_KEYS_DEBUG=1; commands log to stderr)")
+        output.out("\n".join(lines))
     return ExitCode.ERROR if report.problems else ExitCode.OK
 
 

@@ -1,4 +1,5 @@
-"""The commands that ask Momento: `generate` (a new key or disposable token) and `verify`.
+"""The commands that ask Momento: `generate` (a v1 key or disposable token; a v2 key is made
+by tui.cli.account) and `verify`.
 
 Everything that can be checked offline is checked before the one call to
 Momento; once Momento has answered, the key goes through the one never-lose
@@ -19,6 +20,31 @@ if TYPE_CHECKING:
     from ..core.permissions import Grant
     from ..services.momento import GeneratedKey, MomentoApi, MomentoError
     from .context import Context
+
+
+def _options(args: argparse.Namespace) -> None:
+    """v2 options (--role...) and v1 ones (--cache...) make different keys: one set or the other."""
+    v1 = [option for option, given in (("--cache", args.cache), ("--topic", args.topic), ("--all-data", args.all_data),
+                                       ("--disposable", args.disposable), ("--token-id", args.token_id is not None))
+          if given]
+    if args.role is not None and v1:
+        raise UserError(f"--role makes a v2 API key, and {', '.join(v1)} {'is' if len(v1) == 1 else 'are'} for v1 "
+                        "fine-grained keys and disposable tokens: give one or the other (see generate --help)",
+                        ExitCode.USAGE)
+    v2 = [option for option, given in (("--description", args.description is not None),
+                                       ("--endpoint", args.endpoint is not None),
+                                       ("--account-api", args.account_api is not None)) if given]
+    if args.role is None and v2:
+        raise UserError(f"{', '.join(v2)} {'goes' if len(v2) == 1 else 'go'} with --role ROLE (a v2 API key); a v1 "
+                        "key or token takes --cache/--topic/--all-data (see generate --help)", ExitCode.USAGE)
+    if args.token_id is not None:
+        from ..core.limits import TOKEN_ID_MAX_CHARS
+        from ..core.text import first_invisible, shown
+
+        if not args.disposable:
+            raise UserError("--token-id goes with --disposable (an id for a disposable token)", ExitCode.USAGE)
+        if not 0 < len(args.token_id) <= TOKEN_ID_MAX_CHARS or first_invisible(args.token_id) is not None:
+            raise UserError(f"--token-id {shown(args.token_id)}: 1 to {TOKEN_ID_MAX_CHARS} visible characters")
 
 
 def _expiry(args: argparse.Namespace, now: float) -> int | None:
@@ -85,7 +111,7 @@ def _momento_failure(exc: MomentoError, *, using: str, disposable: bool) -> User
     return UserError(f"{message} Nothing was generated.")
 
 
-def _ready(ctx: Context, name: str) -> KeyRecord:
+def _ready(ctx: Context, name: str, *, v2: bool = False) -> KeyRecord:
     """Everything checked before Momento is asked: the name is free, the acting key's secret is
     there, and the keyring can store the new key. Returns the acting key."""
     from ..core.model import KeyType
@@ -108,14 +134,14 @@ def _ready(ctx: Context, name: str) -> KeyRecord:
             hint = " (allow it with --allow-insecure-keyring or [keyring] allow_insecure = true)"
         raise UserError(f"the new key could not be stored: {keeper.vault.status.summary()}{hint}; "
                         "nothing was generated")
-    if acting.key_type is not KeyType.SUPER_USER:
+    if not v2 and acting.key_type is not KeyType.SUPER_USER:
         output.warning(f"{acting.name!r} is recorded as {acting.key_type.value}, not super-user; only "
                        "super-user keys can make keys (trying anyway: Momento decides)")
     return acting
 
 
 def _ask(api: MomentoApi, acting: KeyRecord, secret: str, grants: list[Grant], valid_for: int | None,
-         name: str, disposable: bool) -> GeneratedKey:
+         name: str, disposable: bool, token_id: str | None = None) -> GeneratedKey:
     """The one call to Momento. Any failure here means Momento gave us no key."""
     from ..core.text import scrub
     from ..services.momento import MomentoError
@@ -123,7 +149,8 @@ def _ask(api: MomentoApi, acting: KeyRecord, secret: str, grants: list[Grant], v
     maybe = "" if disposable else "; the key may have been created anyway: check the Momento console"
     try:
         if disposable:
-            return api.generate_disposable_token(secret, acting.endpoint, grants, valid_for)
+            extra = {"token_id": token_id} if token_id else {}  # only when given: any client takes the call
+            return api.generate_disposable_token(secret, acting.endpoint, grants, valid_for, **extra)
         return api.generate_api_key(secret, acting.endpoint, grants, valid_for)
     except MomentoError as exc:
         raise _momento_failure(exc, using=acting.name, disposable=disposable) from None
@@ -132,7 +159,7 @@ def _ask(api: MomentoApi, acting: KeyRecord, secret: str, grants: list[Grant], v
                         ExitCode.INTERRUPTED) from None
     except ValueError as exc:  # the stored secret is not a usable key, or a bad endpoint: nothing was sent
         raise UserError(f"{acting.name!r} cannot be used: {str(exc).rstrip('.')}; nothing was generated") from None
-    except Exception as exc:  # noqa: BLE001 - a bug or an SDK surprise: say what, without a traceback or a secret
+    except Exception as exc:  # a bug or an SDK surprise: say what, without a traceback or a secret
         detail = scrub(f"{type(exc).__name__}: {exc}", [secret])
         raise UserError(f"unexpected failure while calling Momento ({detail}); nothing was stored{maybe}",
                         ExitCode.UNAVAILABLE) from None
@@ -146,11 +173,17 @@ def cmd_generate(ctx: Context) -> int:
 
     args = ctx.args
     # 1. Everything that can be checked offline, before any network call.
+    _options(args)
     check_name("--name", args.name)
     try:
         name = validate_name(args.name)
     except KeeperError as exc:
         raise UserError(f"--name: {exc}") from None
+    if args.role is not None:  # a v2 key, through the account API
+        from .account import generate_v2
+
+        seconds = _expiry(args, ctx.clock.now())
+        return generate_v2(ctx, name, seconds, _ready(ctx, name, v2=True))
     grants = _grants(args)
     valid_for = _expiry(args, ctx.clock.now())
     acting = _ready(ctx, name)
@@ -170,11 +203,11 @@ def cmd_generate(ctx: Context) -> int:
               "tags": parse_tags(args.tags)}
 
     # 2. The one call to Momento.
-    generated = _ask(api, acting, secret, grants, valid_for, name, args.disposable)
+    generated = _ask(api, acting, secret, grants, valid_for, name, args.disposable, args.token_id)
 
     # 3. Keep it: stored, or rescued; never lost.
     try:
-        issued = issuer.keep(generated, name, **fields)  # type: ignore[arg-type]
+        issued = issuer.keep(generated, name, **fields)
     except KeyboardInterrupt:
         issued = issuer.rescue(generated, name, "interrupted while storing")
     if issued.record is None:
@@ -190,7 +223,9 @@ def cmd_generate(ctx: Context) -> int:
         from ..core.report import local_time
         from ..core.text import shell_quote
 
-        what = "disposable token" if args.disposable else "fine-grained API key"
+        what = "disposable token" if args.disposable else "fine-grained API key (v1)"
+        if args.token_id:
+            what += f" (token id {args.token_id!r})"
         if record.expires_at is None:
             expiry = "never expires"
         else:
@@ -220,7 +255,7 @@ def cmd_verify(ctx: Context) -> int:
     secret = ctx.secret(record)
     try:
         result = api.verify(secret, record.endpoint)
-    except Exception as exc:  # noqa: BLE001 - verify reports failures in its result: a bug or an SDK surprise
+    except Exception as exc:  # verify reports failures in its result: a bug or an SDK surprise
         from ..core.text import scrub
         from ..services.momento import VerifyResult
 

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from ..services.issuing import Issued
 
 
-def render_unstored(issued: Issued, import_options: Sequence[str], *, headline: str | None = None) -> int:
+def render_unstored(issued: Issued, import_options: Sequence[str], *, headline: str | None = None,
+                    then: str | None = None) -> int:
     """Say why ``issued`` was not stored, where it is, and how to track it; exit RESCUED.
 
     ``import_options`` are the options of `momento-keys import` that track it as what it is
-    (its name, type, ``--replaces OLD`` for a rotation). If no rescue file could be written,
+    (its name, type, ``--replaces OLD`` for a rotation); ``then`` is a command to run after
+    the import (`link` for a v2 key's account id). If no rescue file could be written,
     the terminal is the last place the key can go: the Download JSON is printed on stdout,
     but only when stdout is a terminal (never into a pipe or a log).
     """
@@ -33,6 +35,8 @@ def render_unstored(issued: Issued, import_options: Sequence[str], *, headline: 
     if issued.rescue_file is not None:
         output.say(f"the key is saved in {issued.rescue_file} (mode 0600, Download JSON; it holds the secret)")
         output.say(f"to track it: {command} --file {shell_quote(str(issued.rescue_file))}   then delete the file")
+        if then:
+            output.say(f"then: {then}")
         return ExitCode.RESCUED
     if sys.stdout.isatty():
         output.say(f"the key is printed below ONCE; save it as a file and track it with: {command} --file FILE")

@@ -186,9 +186,10 @@ def validate_grant(grant: Grant) -> Grant:
 def validate_grants(grants: Iterable[Grant]) -> list[Grant]:
     """Check a whole set of grants and return it as a list.
 
-    A fine-grained key needs 1 to :data:`MAX_GRANTS` grants, each valid, and no
-    grant may appear twice. (Two grants on the same cache with different roles
-    are allowed: Momento accepts them and the broader role wins.)
+    A fine-grained key needs 1 to :data:`MAX_GRANTS` grants, each valid; no grant
+    may appear twice, and no two grants may give different roles on the same cache
+    (or the same topic of the same cache): Momento refuses such a set with
+    INVALID_ARGUMENT (momento-facts.md §8), so it is refused here, before sending.
     """
     result = list(grants)
     if not result:
@@ -198,11 +199,20 @@ def validate_grants(grants: Iterable[Grant]) -> list[Grant]:
             f"{len(result)} permissions given; a key can have at most {MAX_GRANTS}."
         )
     seen: set[Grant] = set()
+    targets: dict[tuple[str, str, str | None], Grant] = {}
     for grant in result:
         validate_grant(grant)
         if grant in seen:
             raise PermissionSpecError(f"The permission '{describe(grant)}' is listed twice.")
         seen.add(grant)
+        target = (grant.kind, grant.cache, grant.topic)
+        other = targets.get(target)
+        if other is not None:
+            raise PermissionSpecError(
+                f"Two roles on the same {grant.kind}: {describe(other)}, and {describe(grant)}. "
+                "Momento refuses that (INVALID_ARGUMENT); keep one of them."
+            )
+        targets[target] = grant
     return result
 
 

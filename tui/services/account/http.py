@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode
 from ... import __version__
 from ...core.roles import Role
 from ...core.text import scrub
+from ..log import get as _get_log
 from . import wire
 from .errors import AccountError, ErrorKind, kind_of, sentence
 from .protocol import CreatedKey, Expiry, KeyInfo, Revoked
@@ -39,6 +40,7 @@ PAGE_LIMIT = 100           # the most GET /api-keys gives per page
 MAX_BODY = 32 * 2**20      # an answer larger than this is not one of ours
 MAX_PAGES = 10_000
 _GATEWAY = frozenset({502, 503, 504})
+_log = _get_log("account")
 _MAYBE_CREATED = "; the key may have been created anyway: sync to see it (and revoke it if it has no use)"
 
 
@@ -154,7 +156,15 @@ class HttpAccountClient:
         waited = 0.0
         with self._lock:
             while True:
-                status, raw, response_headers = self._exchange(method, path, payload, headers, what, idempotent)
+                started = time.perf_counter()
+                try:
+                    status, raw, response_headers = self._exchange(method, path, payload, headers, what, idempotent)
+                except AccountError as exc:
+                    _log.debug("%s %s at %s: %s after %.0f ms", method, path.partition("?")[0], self._url.text,
+                               exc.kind.value, (time.perf_counter() - started) * 1000)
+                    raise
+                _log.debug("%s %s at %s: HTTP %d in %.0f ms", method, path.partition("?")[0], self._url.text,
+                           status, (time.perf_counter() - started) * 1000)
                 if 200 <= status < 300 or status in accept:
                     if 200 <= status < 300:
                         return status, self._json(raw, response_headers, what, created=not idempotent)

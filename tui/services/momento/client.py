@@ -50,6 +50,7 @@ from momento_wire_types.generated import auth_pb2, auth_pb2_grpc
 
 from tui import __version__
 from tui.core.keys import KeyFormatError, inspect_key, normalise_endpoint
+from tui.core.limits import TOKEN_ID_MAX_CHARS
 from tui.core.override import ENV_OVERRIDE, parse_override
 from tui.core.permissions import Grant, validate_grants
 
@@ -202,11 +203,15 @@ class MomentoApi:
         endpoint: str | None,
         grants: Sequence[Grant],
         valid_for_seconds: int | None,
+        *,
+        token_id: str | None = None,
     ) -> GeneratedKey:
         """Make a disposable token with the SDK's ``generate_disposable_token``.
 
         Disposable tokens are data-plane only (``grants`` is required), must expire
         (the service caps the lifetime; 25 hours in 2026) and have no refresh token.
+        ``token_id`` (at most 64 characters) is passed through to the token service,
+        which puts it in the token (to tell where a token came from).
         """
         if grants is None:
             raise ValueError("A disposable token needs explicit permissions; it cannot be super user.")
@@ -214,6 +219,8 @@ class MomentoApi:
         if valid_for_seconds is None:
             raise ValueError("A disposable token must expire.")
         valid_for = check_valid_for(valid_for_seconds)
+        if token_id is not None and not 0 < len(token_id) <= TOKEN_ID_MAX_CHARS:
+            raise ValueError(f"A token id is 1 to {TOKEN_ID_MAX_CHARS} characters.")
         token, endpoint = self._caller(auth_key, endpoint)
         target = self._target(DISPOSABLE.service, endpoint)
         provider = self._sdk_credentials(token, endpoint)
@@ -224,7 +231,7 @@ class MomentoApi:
             target,
             (auth_key, token),
             lambda: sdk.run(
-                lambda: sdk.disposable_token(provider, permissions, valid_for, self.timeout),
+                lambda: sdk.disposable_token(provider, permissions, valid_for, self.timeout, token_id),
                 self.timeout,
             ),
         )

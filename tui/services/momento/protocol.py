@@ -97,8 +97,11 @@ class MomentoClient(Protocol):
         endpoint: str | None,
         grants: Sequence[Grant],
         valid_for_seconds: int | None,
+        *,
+        token_id: str | None = None,
     ) -> GeneratedKey:
-        """A disposable token: data-plane only, must expire, no refresh token."""
+        """A disposable token: data-plane only, must expire, no refresh token; ``token_id``
+        (optional, at most 64 characters) is put in the token by the service."""
         ...
 
     def verify(self, api_key: str, endpoint: str | None) -> VerifyResult:

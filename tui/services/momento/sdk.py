@@ -115,11 +115,12 @@ async def list_caches(provider: CredentialProvider) -> list[str]:
 
 
 async def disposable_token(
-    provider: CredentialProvider, permissions: list[SdkPermission], valid_for: int, timeout: float
+    provider: CredentialProvider, permissions: list[SdkPermission], valid_for: int, timeout: float,
+    token_id: str | None = None,
 ) -> Any:
     """The SDK's ``GenerateDisposableToken.Success``; AttemptError on failure."""
     from momento import AuthClientAsync
-    from momento.auth.access_control.disposable_token_scope import DisposableTokenScope
+    from momento.auth.access_control.disposable_token_scope import DisposableTokenProps, DisposableTokenScope
     from momento.auth.access_control.permission_scope import Permissions
     from momento.config.auth_configuration import AuthConfiguration
     from momento.config.transport.transport_strategy import (
@@ -136,7 +137,8 @@ async def disposable_token(
     )
     async with AuthClientAsync(configuration, provider) as client:
         response = await client.generate_disposable_token(
-            DisposableTokenScope(Permissions(permissions)), ExpiresIn.seconds(valid_for)
+            DisposableTokenScope(Permissions(permissions)), ExpiresIn.seconds(valid_for),
+            DisposableTokenProps(token_id=token_id) if token_id else None,
         )
     if isinstance(response, GenerateDisposableToken.Success):
         return response
