@@ -15,7 +15,7 @@ SHELLS = ("bash", "zsh", "fish")
 
 
 def _raw():
-    from .parser import RawFormatter
+    from .formatting import RawFormatter
 
     return RawFormatter
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def _raw():
-    from .parser import RawFormatter
+    from .formatting import RawFormatter
 
     return RawFormatter
 

@@ -16,31 +16,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 
 from ..errors import ExitCode
 from . import output
+from .completion_model import CHOICE, COMMAND, FILE, NAME, TEXT, Command, Option
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .context import Context
 
-NAME, FILE, COMMAND, CHOICE, TEXT = "name", "file", "command", "choice", "text"
-
-
-@dataclass
-class Option:
-    strings: list[str]
-    help: str
-    value: str | None = None          # None: a flag; else NAME, FILE, CHOICE or TEXT
-    choices: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Command:
-    help: str
-    options: list[Option]
-    positionals: list[tuple[str, list[str]]]   # (NAME, FILE, CHOICE, COMMAND or TEXT, choices)
 
 
 def _kind(action: argparse.Action) -> str:

@@ -9,7 +9,7 @@ script asks with the same ``--db`` the command line gives).
 
 from __future__ import annotations
 
-from .completion import COMMAND, NAME, TEXT, Command
+from .completion_model import COMMAND, NAME, TEXT, Command
 
 TOP = "_"  # the top level's key in the scripts' tables (an empty key is not allowed in bash)
 PROG = "momento-keys"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from ..core.keys import Inspection  # (key parsing loads only for imports: not for the dashboard's start)
-    from .account import GeneratedV2Key
+    from .account.protocol import GeneratedV2Key
     from .momento import GeneratedKey as _V1Key
 
     GeneratedKey: TypeAlias = _V1Key | GeneratedV2Key  # a v1 key (gRPC) or a v2 key (account API)
