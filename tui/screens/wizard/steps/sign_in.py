@@ -18,7 +18,8 @@ from ..state import PASTE, Problem, WizardState, acting_candidates, choose_actin
 from .base import Choices, Note, Step, expected_errors
 
 VERDICTS = {
-    "valid": ("✔ Momento accepted the key and it may manage caches: it looks like a super-user key.", "good"),
+    "valid": ("✔ Momento accepted the key; it can list caches (that alone does not make it a super-user key: Generate "
+              "will tell).", "good"),
     "restricted": (("⚠ Momento accepted the key, but it may not list caches: it is probably NOT a super-user key, "
                     "and generating keys with it will fail."), "warn"),
     "invalid": ("✖ Momento rejected the key: it is expired, revoked or not a real key.", "bad"),
