@@ -179,5 +179,18 @@ def test_wizard_step(snap_compare, monkeypatch, step):
             await pilot.press(key)
             await _settle(pilot)
         await _settle(pilot)
+        if step == "role":
+            # The chosen role's summary is written after the refresh that follows the roles'
+            # arrival (call_after_refresh): wait for it, or the picture depends on timing.
+            from tui.screens.wizard.steps.base import Note
+
+            note = pilot.app.screen.query_one("#role-note", Note)
+            for _ in range(200):
+                focused = pilot.app.focused
+                if (str(note.render()).strip() and note.size.height > 0 and focused is not None
+                        and focused.id == "role"):
+                    break  # (the roles also take the focus after that refresh)
+                await pilot.pause(0.02)
+            await pilot.pause()
 
     assert snap_compare(wizard_app(monkeypatch), terminal_size=SIZE, run_before=run_before)

@@ -117,11 +117,11 @@ class RoleStep(Step):
         self.post_message(self.Loaded(roles))
 
     @on(Loaded)
-    def _loaded(self, event: Loaded) -> None:
+    async def _loaded(self, event: Loaded) -> None:
         event.stop()
         self.loading = False
         box = self.query_one("#role-box")
-        box.remove_children()
+        await box.remove_children()
         if event.problem:
             self.roles = None
             box.mount(Note(Text(f"✖ {event.problem}"), classes="note -bad"))
@@ -138,8 +138,10 @@ class RoleStep(Step):
             wanted = least.role_id
         buttons = [RadioButton(Text.assemble((r.role_name, "bold"), f" ({r.role_type})  ", (r.summary(), "dim")),
                                value=r.role_id == wanted, name=r.role_id) for r in event.roles]
-        box.mount(Choices(*buttons, id="role"))
-        self.call_after_refresh(self._describe)
+        # Awaited: the chosen role is described (and focused) once its buttons exist, never
+        # before (a describe that ran first found no buttons and left the note empty).
+        await box.mount(Choices(*buttons, id="role"))
+        self._describe()
         self.call_after_refresh(self._focus_first)
 
     def _focus_first(self) -> None:
