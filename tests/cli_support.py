@@ -48,3 +48,25 @@ def run_cli(env: dict[str, str], *args: str, stdin: str | None = None,
             timeout: float = 90) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui", *args], input=stdin, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def rows(env: dict[str, str]) -> dict[str, dict]:
+    """Every record `list --json --all` shows, by name."""
+    import json
+
+    p = run_cli(env, "list", "--json", "--all")
+    assert p.returncode == 0, p.stderr
+    return {r["name"]: r for r in json.loads(p.stdout)}
+
+
+def events(env: dict[str, str], name: str) -> list[tuple[str, str]]:
+    """A record's event log, newest first, read from the database the environment names."""
+    from tui.services.store import Store
+
+    store = Store(env["MOMENTO_KEYS_DB"], readonly=True)
+    try:
+        record = store.find(name)
+        assert record is not None and record.id is not None
+        return [(e.action, e.detail) for e in store.events(record.id)]
+    finally:
+        store.close()

@@ -22,7 +22,7 @@ import grpc
 import pytest
 from momento_wire_types.generated import permissionmessages_pb2 as perm_pb2
 
-from tests.cli_support import HEAVY_PROBE, cli_env, run_cli
+from tests.cli_support import HEAVY_PROBE, cli_env, events, rows, run_cli
 from tests.conftest import make_v1
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
 from tui.core.keys import inspect_text
@@ -84,20 +84,8 @@ def inner(v1_key: str) -> str:
     return json.loads(base64.b64decode(v1_key))["api_key"]
 
 
-def rows(env: dict[str, str]) -> dict[str, dict]:
-    p = run(env, "list", "--json", "--all")
-    assert p.returncode == 0, p.stderr
-    return {r["name"]: r for r in json.loads(p.stdout)}
 
 
-def events(env: dict[str, str], name: str) -> list[tuple[str, str]]:
-    store = Store(env["MOMENTO_KEYS_DB"], readonly=True)
-    try:
-        record = store.find(name)
-        assert record is not None and record.id is not None
-        return [(e.action, e.detail) for e in store.events(record.id)]
-    finally:
-        store.close()
 
 
 def add_superuser(env: dict[str, str], server: FakeMomento, name: str = "admin") -> None:

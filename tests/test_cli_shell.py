@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import cli_env, run_cli
+from tests.cli_support import cli_env, events, rows, run_cli
 from tests.conftest import console_json, make_v1
 from tests.fake_account import OWNER, FakeAccount
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
@@ -61,18 +61,8 @@ def one_line(p: subprocess.CompletedProcess[str], code: int) -> str:
     return lines[0]
 
 
-def rows(env: dict[str, str]) -> dict[str, dict]:
-    p = run(env, "list", "--json", "--all")
-    assert p.returncode == 0, p.stderr
-    return {r["name"]: r for r in json.loads(p.stdout)}
 
 
-def events(env: dict[str, str], name: str) -> list[tuple[str, str]]:
-    store = Store(env["MOMENTO_KEYS_DB"], readonly=True)
-    try:
-        return [(e.action, e.detail) for e in store.events(store.find(name).id)]
-    finally:
-        store.close()
 
 
 def track(env: dict[str, str], name: str, key: str | None = None, *extra: str) -> str:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import cli_env, run_cli
+from tests.cli_support import cli_env, events, rows, run_cli
 from tests.conftest import make_v1, make_v2
 from tests.fake_account import OPERATOR, OWNER, VIEWER, FakeAccount
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
 from tests.test_cli_momento import REFUSING_BACKEND
-from tui.services.store import Store
 
 DAY = 86400
 ERROR = "momento-keys: error: "
@@ -64,20 +63,8 @@ def clean(p: subprocess.CompletedProcess[str]) -> None:
     assert "\x1b" not in p.stdout + p.stderr and "\x07" not in p.stdout + p.stderr
 
 
-def rows(env: dict[str, str]) -> dict[str, dict]:
-    p = run(env, "list", "--json", "--all")
-    assert p.returncode == 0, p.stderr
-    return {r["name"]: r for r in json.loads(p.stdout)}
 
 
-def events(env: dict[str, str], name: str) -> list[tuple[str, str]]:
-    store = Store(env["MOMENTO_KEYS_DB"], readonly=True)
-    try:
-        record = store.find(name)
-        assert record is not None
-        return [(e.action, e.detail) for e in store.events(record.id)]
-    finally:
-        store.close()
 
 
 def add_admin(env: dict[str, str], account: FakeAccount, name: str = "admin", role: str = OWNER) -> str:
