@@ -110,6 +110,20 @@ def keeper(store: Store, vault: Vault, clock: ManualClock) -> Keeper:
     return Keeper(store, vault, Settings(), clock)
 
 
+@pytest.fixture
+def real_clock() -> ManualClock:
+    """A clock at the real time (for tests that talk to the fake Momento, which reads it)."""
+    return ManualClock(time.time())
+
+
+@pytest.fixture
+def wkeeper(db_path: Path, real_clock: ManualClock) -> Keeper:
+    """A keeper on a real SQLite file and an in-memory keyring, at the real time (the wizard's tests)."""
+    vault = Vault(MemoryKeyring())
+    vault.probe()
+    return Keeper(Store(db_path), vault, Settings(), real_clock)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never read the user's config, database or momento-cli credentials."""

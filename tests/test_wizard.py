@@ -13,7 +13,6 @@ from textual.widgets import Button, Checkbox, Input, RadioSet, Select
 
 from tests.fake_momento import FakeMomento
 from tui.app import MomentoKeysApp
-from tui.core.clock import ManualClock
 from tui.core.keys import inspect_text
 from tui.core.model import KeyType, Kind
 from tui.screens.import_key import ImportScreen
@@ -28,27 +27,13 @@ from tui.screens.wizard.steps import (
     SecureStep,
     SignInStep,
 )
-from tui.services.config import Settings
 from tui.services.context import Services
 from tui.services.keeper import Keeper
 from tui.services.momento import MomentoApi
-from tui.services.store import Store
-from tui.services.vault import SERVICE, MemoryKeyring, Vault, VaultError
+from tui.services.vault import SERVICE, VaultError
 
 DAY = 86400
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def real_clock() -> ManualClock:
-    return ManualClock(time.time())
-
-
-@pytest.fixture
-def wkeeper(db_path, real_clock) -> Keeper:
-    vault = Vault(MemoryKeyring())
-    vault.probe()
-    return Keeper(Store(db_path), vault, Settings(), real_clock)
 
 
 def make_app(keeper: Keeper, server: FakeMomento | None, api_factory=None) -> MomentoKeysApp:

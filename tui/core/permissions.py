@@ -134,7 +134,7 @@ def validate_name(name: str, what: str = "cache name", *, allow_all: bool = Fals
             return name
         raise PermissionSpecError(f"'*' means all; it cannot be used as a {what}.")
     if not name:
-        raise PermissionSpecError(f"The {what} is empty.")
+        raise PermissionSpecError(f"The {what} is empty: type one" + (", or * for all." if allow_all else "."))
     if len(name) > MAX_NAME_LENGTH:
         raise PermissionSpecError(
             f"The {what} is {len(name)} characters long; at most {MAX_NAME_LENGTH} are allowed."

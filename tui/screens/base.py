@@ -264,4 +264,10 @@ class KeysScreen(KeysBase[T], Generic[T]):
 
 
 class KeysModal(KeysBase[T], ModalScreen[T], Generic[T]):
-    """A dialog of the app."""
+    """A dialog of the app. It has its own footer: the keys shown are those of the dialog and
+    of what has the focus in it, not the dashboard's behind it."""
+
+    def on_mount(self) -> None:
+        from ..widgets.footer import KeysFooter
+
+        self.mount(KeysFooter())

@@ -6,13 +6,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ..core.keys import KeyFormatError, normalise_endpoint, region_of
 from ..core.model import KeyRecord, KeyType
 from ..core.policy import DurationError, countdown, parse_duration
 from ..services.keeper import KeeperError, parse_tags, validate_name
+from ..widgets.dialog import DialogBox, DialogButtons
 from .base import KEY_TYPES, KeysModal, safe_work
 
 
@@ -28,7 +29,7 @@ class EditScreen(KeysModal[KeyRecord | None]):
 
     def compose(self) -> ComposeResult:
         r = self.record
-        with Vertical(classes="dialog"):
+        with DialogBox(classes="dialog"):
             yield Static(Text(f"Edit {r.name}"), classes="title")
             with Grid(classes="form"):
                 yield Label("Name")
@@ -49,9 +50,9 @@ class EditScreen(KeysModal[KeyRecord | None]):
                 yield Input(value=countdown(r.critical_seconds) if r.critical_seconds else "",
                             placeholder="time left, e.g. 3d (blank: global setting)", id="critical", compact=True)
             yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
+            with DialogButtons(classes="buttons"):
                 yield Button("Save", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid
 from textual.content import Content
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
@@ -20,6 +20,7 @@ from ..core.report import local_time
 from ..services.files import KeyFileError, read_key_file
 from ..services.keeper import KeeperError, parse_tags, validate_name
 from ..services.vault import Health
+from ..widgets.dialog import DialogBox, DialogButtons
 from .base import KEY_TYPES, KeysModal, safe_work
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class ImportScreen(KeysModal[KeyRecord | None]):
         return self.importing
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="import-dialog"):
+        with DialogBox(classes="dialog", id="import-dialog"):
             yield Static(Text(self.title_text), classes="title")
             yield Static("Paste the key, or type the path of a file holding it or the console's "
                          "[i]Download JSON[/i]. The secret goes to your OS keyring only.", classes="hint")
@@ -113,9 +114,10 @@ class ImportScreen(KeysModal[KeyRecord | None]):
                 yield Label("Tags")
                 yield Input(placeholder="prod, orders", id="tags", compact=True)
             yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
+            with DialogButtons(classes="buttons"):
+                # Import before Cancel: Tab from the last field reaches Import first.
                 yield Button("Import", id="import", variant="primary", disabled=True)
+                yield Button("Cancel", id="cancel")
 
     @on(Checkbox.Changed, "#show")
     def _toggle_show(self, event: Checkbox.Changed) -> None:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Literal
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, LoadingIndicator, Static
 
@@ -24,6 +23,7 @@ from ..core.keys import CONSOLE_URL
 from ..core.model import KeyRecord, KeyType, Kind, Lifecycle
 from ..core.report import local_time
 from ..core.text import shell_quote, slug
+from ..widgets.dialog import DialogBox, DialogButtons
 from .base import KeysModal, error_text, safe_work
 
 if TYPE_CHECKING:
@@ -65,12 +65,12 @@ class RotateScreen(KeysModal[Choice | None]):
         return self.record.id
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="rotate-dialog"):
+        with DialogBox(classes="dialog", id="rotate-dialog"):
             yield Static(Content(f"Rotate {self.record.name}"), classes="title")
             yield Static("", id="rotate-body")
             yield LoadingIndicator(id="rotate-progress")
             yield Input(id="rescue-path", compact=True)
-            with Horizontal(classes="buttons"):
+            with DialogButtons(classes="buttons"):
                 yield Button("Close", id="close")
                 yield Button("Copy the new key", id="copy-rescue")
                 yield Button("Save the new key as JSON", id="save-rescue", variant="warning")

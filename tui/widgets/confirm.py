@@ -6,15 +6,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from .dialog import DialogBox, DialogButtons
+from .footer import KeysFooter
 
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("escape,n", "answer(False)", "Cancel", id="confirm.no"),
-        Binding("y", "answer(True)", "Yes", show=False, id="confirm.yes"),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
     ]
 
     def __init__(self, question: str | Text, *, yes: str = "Yes", no: str = "Cancel", danger: bool = False) -> None:
@@ -25,13 +27,14 @@ class ConfirmScreen(ModalScreen[bool]):
         self.danger = danger
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog" + (" -danger" if self.danger else "")):
+        with DialogBox(classes="dialog" + (" -danger" if self.danger else "")):
             question = self.question if isinstance(self.question, Text) else Text(self.question)
             yield Static(question, id="question")
             yield Static(Text(f"y: {self.yes}   n/Esc: {self.no}"), classes="hint")
-            with Horizontal(classes="buttons"):
+            with DialogButtons(classes="buttons"):
                 yield Button(self.no, id="no")
                 yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
+        yield KeysFooter()
 
     @property
     def AUTO_FOCUS(self) -> str:  # type: ignore[override]

@@ -40,7 +40,11 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
     """Generate a fine-grained key or a short-lived token, step by step."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "escape", "Back", id="wizard.cancel"),
+        # Esc goes back a step where there is one ("Back" in the footer), else leaves: "Cancel"
+        # before the key exists, "Close" after (the footer names the one that applies).
+        Binding("escape", "escape_back", "Back", id="wizard.escape_back"),
+        Binding("escape", "leave", "Cancel", id="wizard.cancel"),
+        Binding("escape", "close", "Close", id="wizard.close"),
         Binding("ctrl+n", "next", "Next", id="wizard.next"),
         Binding("ctrl+b", "back", "Back", show=False, id="wizard.back"),
         Binding("enter", "next", "Next", show=False, id="wizard.enter"),
@@ -107,6 +111,7 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
         nxt.label = step.next_label or ""
         step.show_problem(problem)
         step.enter()
+        self.refresh_bindings()  # Esc says Back or Cancel
         self.call_after_refresh(self._focus, step)
 
     def _focus(self, step: Step) -> None:
@@ -145,12 +150,19 @@ class WizardScreen(KeysScreen[KeyRecord | None]):
         if previous is not None and not self.current.busy:
             self.show(previous)
 
-    def action_escape(self) -> None:
-        """Back one step; on the first step (or once the key exists) leave, asking first."""
-        if self._previous() is not None and not self.current.busy:
-            self.action_back()
-        else:
-            self.action_leave()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "escape_back":  # off where there is no step to go back to: Esc then leaves
+            return self._previous() is not None and not self.current.busy
+        if action in ("leave", "close"):  # one name in the footer: Cancel before the key exists, Close after
+            return (self.state.issued is None) == (action == "leave")
+        return True
+
+    def action_close(self) -> None:
+        self.action_leave()
+
+    def action_escape_back(self) -> None:
+        """Esc: back one step (where there is none, Esc is bound to leave, asking first)."""
+        self.action_back()
 
     def action_no_quit(self) -> None:
         self.notify("q does not quit inside the wizard: Esc goes back a step, Cancel leaves it.",

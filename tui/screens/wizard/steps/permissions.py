@@ -15,11 +15,12 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from ....core.permissions import ALL, ALL_DATA_READ_WRITE, CACHE_ROLES, MAX_GRANTS, TOPIC_ROLES, Grant, GrantKind
+from ....core.permissions import ALL_DATA_READ_WRITE, CACHE_ROLES, MAX_GRANTS, TOPIC_ROLES, Grant, GrantKind
 from ..state import WizardState, choose_grants
 from .base import Note, Picker, Step, expected_errors
 
 LEAST = Grant("cache", "", None, "readonly")  # a new row: one named cache (typed next), read-only
+LEAST_TOPIC = Grant("topic", "", "", "subscribeonly")  # one named topic of one named cache, subscribe only
 
 
 class GrantRow(Horizontal):
@@ -58,9 +59,7 @@ class GrantRow(Horizontal):
     def _kind_changed(self, event: Picker.Changed) -> None:
         kind = str(event.value)
         topic = self.query_one(".topic", Input)
-        topic.display = kind == "topic"
-        if kind == "topic" and not topic.value:
-            topic.value = ALL
+        topic.display = kind == "topic"  # (left empty: the user names the topic, or types * for all)
         role = self.query_one(".role", Picker)
         if role.value in (CACHE_ROLES if kind == "cache" else TOPIC_ROLES):
             return  # the kind set at mount: the row keeps its own role
@@ -170,7 +169,7 @@ class PermissionsStep(Step):
 
     @on(Button.Pressed, "#add-topic")
     def _add_topic(self) -> None:
-        self._add_row(Grant("topic", ALL, ALL, "publishsubscribe"))
+        self._add_row(LEAST_TOPIC)
 
     def _add_row(self, grant: Grant) -> None:
         if len(self._box.children) >= MAX_GRANTS:

@@ -13,9 +13,11 @@ from ....core.text import shell_quote, slug
 from .base import Step
 
 
-def commands(name: str) -> list[tuple[str, str]]:
+def commands(name: str, *, v2: bool) -> list[tuple[str, str]]:
     """(what, shell command) to move the key ``name`` out of momento-keys without it ever
-    appearing on a command line."""
+    appearing on a command line. `env` sets MOMENTO_ENDPOINT only for a v2 key (a v1 key
+    carries its endpoint)."""
+    env = "MOMENTO_API_KEY and MOMENTO_ENDPOINT" if v2 else "MOMENTO_API_KEY"
     q, s = shell_quote(name), slug(name)
     return [
         ("AWS Secrets Manager", (f"momento-keys export {q} --stdout | aws secretsmanager create-secret "
@@ -24,7 +26,7 @@ def commands(name: str) -> list[tuple[str, str]]:
                              f"--name momento-{s} --file /dev/stdin")),
         ("GCP Secret Manager", (f"momento-keys export {q} --stdout | gcloud secrets create momento-{s} "
                                 "--data-file=-")),
-        ("A shell (MOMENTO_API_KEY and MOMENTO_ENDPOINT)", f"eval \"$(momento-keys env {q} --stdout)\""),
+        (f"A shell ({env})", f"eval \"$(momento-keys env {q} --stdout)\""),
     ]
 
 
@@ -74,7 +76,7 @@ class SecureStep(Step):
         text.append(" (piped: the key never appears on a command line):")
         self.query_one("#secure", Static).update(text)
         lines = Text()
-        for what, command in commands(s.name):
+        for what, command in commands(s.name, v2=s.v2):
             lines.append(f"\n  {what}\n", "bold")
             lines.append(f"    {command}")
         self.query_one("#secure-commands", Static).update(lines)

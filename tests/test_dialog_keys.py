@@ -1,0 +1,144 @@
+"""What the footer and the dialogs offer: each screen's own keys, named for what they do there;
+a dialog's buttons on screen at 60x20; the least a new permission row asks for."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, Input, Select
+from textual.widgets._footer import FooterKey
+
+from tests.fake_momento import FakeMomento
+from tests.test_wizard import (
+    make_app,
+    nxt,
+    open_wizard,
+    settle,
+    track_superuser,
+    walk_to_permissions,
+)
+from tui.screens.import_key import ImportScreen
+from tui.screens.wizard.steps import KeyTypeStep, ResultStep, SecureStep
+from tui.services.keeper import Keeper
+from tui.widgets.footer import KeysFooter
+
+
+def footer_keys(screen) -> dict[str, str]:
+    """What the screen's footer shows: key shown → description."""
+    footer = screen.query_one(KeysFooter)
+    return {str(key.key_display): key.description for key in footer.query(FooterKey)}
+
+
+def inside(widget, screen) -> bool:
+    """The widget is drawn wholly inside the screen and not under its footer."""
+    region = widget.region
+    footer = screen.query_one(KeysFooter).region
+    return (region.width > 0 and region.height > 0 and region.right <= screen.size.width
+            and region.bottom <= footer.y)
+
+
+async def test_esc_is_named_for_what_it_does_on_each_wizard_step(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=(120, 40)) as pilot:
+        w = await open_wizard(pilot)
+        assert footer_keys(w)["esc"] == "Cancel"  # the first step: nothing to go back to
+        w = await nxt(pilot)
+        assert isinstance(w.current, KeyTypeStep)
+        assert footer_keys(w)["esc"] == "Back"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert footer_keys(w)["esc"] == "Cancel"
+        # Esc on the first step leaves (nothing chosen: no question).
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.dashboard
+
+
+async def test_esc_says_close_once_the_key_exists(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=(120, 40)) as pilot:
+        w = await walk_to_permissions(pilot)
+        w.query("GrantRow").first().query_one(".cache", Input).value = "orders"
+        w = await nxt(pilot)          # review
+        w = await nxt(pilot)          # generate
+        await settle(pilot)
+        assert isinstance(w.current, ResultStep)
+        assert footer_keys(w)["esc"] == "Close"
+        w = await nxt(pilot)
+        assert isinstance(w.current, SecureStep)
+        secure = str(w.query_one("#secure-commands").render())
+        # A v1 key carries its endpoint: `env` sets only MOMENTO_API_KEY for it.
+        assert "A shell (MOMENTO_API_KEY)" in secure and "MOMENTO_ENDPOINT" not in secure
+
+
+async def test_a_new_topic_row_asks_the_least(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=(120, 40)) as pilot:
+        w = await walk_to_permissions(pilot)
+        w.query_one("#add-topic", Button).press()
+        await settle(pilot)
+        row = list(w.query("GrantRow"))[1]
+        assert row.query_one(".kind", Select).value == "topic"
+        assert row.query_one(".role", Select).value == "subscribeonly"
+        assert row.query_one(".cache", Input).value == "" and row.query_one(".topic", Input).value == ""
+        assert app.focused is row.query_one(".cache")
+        # Left empty, the step says which name is missing, and stays.
+        w.query("GrantRow").first().query_one(".cache", Input).value = "orders"
+        row.query_one(".cache", Input).value = "orders"
+        w = await nxt(pilot)
+        assert "topic name is empty" in w.current.problem_text
+        # Switching a cache row to a topic does not fill in "all topics" either.
+        first = w.query("GrantRow").first()
+        first.query_one(".kind", Select).value = "topic"
+        await pilot.pause()
+        assert first.query_one(".topic", Input).value == ""
+        assert first.query_one(".role", Select).value == "subscribeonly"
+
+
+@pytest.mark.parametrize("size", [(60, 20), (120, 40)])
+async def test_import_dialog_fits_and_shows_its_own_keys(wkeeper: Keeper, fake_momento: FakeMomento, size):
+    app = make_app(wkeeper, None)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ImportScreen)
+        # The dialog's footer, not the dashboard's: its keys, none of the dashboard's.
+        keys = footer_keys(dialog)
+        assert keys.get("esc") == "Cancel" and "n" not in keys and "/" not in keys
+        for button in ("#import", "#cancel"):
+            assert inside(dialog.query_one(button), dialog), (button, dialog.query_one(button).region)
+        # With a key pasted, Tab from the last field reaches Import before Cancel, and Enter
+        # in a field imports.
+        dialog.query_one("#key", Input).value = fake_momento.superuser_key()
+        await settle(pilot)
+        dialog.query_one("#name", Input).value = "pasted"
+        dialog.query_one("#tags", Input).focus()
+        await pilot.press("tab")
+        assert app.focused is dialog.query_one("#import")
+        dialog.query_one("#tags", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        assert wkeeper.store.find("pasted").secret_stored
+
+
+async def test_delete_confirmation_offers_y_and_n_in_its_footer(wkeeper: Keeper, fake_momento: FakeMomento):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        from tui.widgets.confirm import ConfirmScreen
+
+        assert isinstance(app.screen, ConfirmScreen)
+        keys = footer_keys(app.screen)
+        assert keys.get("y") == "Yes" and keys.get("esc") == "Cancel"
+        assert inside(app.screen.query_one("#yes"), app.screen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert wkeeper.store.find("ops super") is not None
