@@ -142,3 +142,23 @@ async def test_delete_confirmation_offers_y_and_n_in_its_footer(wkeeper: Keeper,
         await pilot.press("n")
         await settle(pilot)
         assert wkeeper.store.find("ops super") is not None
+
+
+@pytest.mark.parametrize("width", [50, 60, 80, 120])
+async def test_a_narrow_footer_shows_whole_keys_and_always_help(wkeeper: Keeper, fake_momento: FakeMomento, width):
+    track_superuser(wkeeper, fake_momento)
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=(width, 20)) as pilot:
+        await settle(pilot)
+        footer = app.dashboard.query_one(KeysFooter)
+        keys = list(footer.query(FooterKey))
+        shown = [key.description for key in keys]
+        assert "Help" in shown and "Details" in shown and "Filter" in shown
+        # Every key shown is whole: none reaches past the footer's right edge.
+        assert all(key.region.right <= width for key in keys), [(k.description, k.region) for k in keys]
+        if width >= 120:
+            assert {"Rotate", "Quit"} <= set(shown)
+        # Wider again: the keys it dropped come back.
+        await pilot.resize_terminal(140, 20)
+        await settle(pilot)
+        assert {"Reminders", "Rotate", "Quit", "Help"} <= {k.description for k in footer.query(FooterKey)}

@@ -13,8 +13,13 @@ to the screen's bindings signal; the project pins textual<9.)
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+
+COMPACT_BELOW = 100  # columns: a narrower footer packs its keys closer, to show more of them
 
 
 class KeysFooter(Footer):
@@ -22,6 +27,7 @@ class KeysFooter(Footer):
         super().__init__(*args, **kwargs)
         self._shown: tuple | None = None  # what the footer's keys show (as of its last compose)
         self._pending = False             # a recompose is on its way: it will read the bindings then
+        self._composed_width = -1         # the width the keys were last picked for
 
     def _what_it_shows(self, screen: Screen) -> tuple:
         """The keys the footer would show now, as compose() picks them."""
@@ -32,11 +38,21 @@ class KeysFooter(Footer):
         palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         return shown, None if palette is None else (palette[2], palette[3])
 
+    def on_resize(self) -> None:
+        width = self.size.width
+        self.compact = width < COMPACT_BELOW
+        if width != self._composed_width and self._bindings_ready and self.is_attached:
+            self.refresh(recompose=True)  # (which keys fit depends on the width; resizes are rare)
+
     def compose(self):
         self._pending = False
         if self._bindings_ready and self.is_attached:
             self._shown = self._what_it_shows(self.screen)
-        yield from super().compose()
+        keys = list(super().compose())
+        width = self._composed_width = self.size.width
+        if self.compact and width and all(isinstance(key, FooterKey) for key in keys):
+            keys = fitting(keys, width)
+        yield from keys
 
     def bindings_changed(self, screen: Screen) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):
@@ -47,3 +63,26 @@ class KeysFooter(Footer):
             return
         self._pending = True
         super().bindings_changed(screen)
+
+
+HELP_ACTIONS = ("help", "app.help")  # the key that lists every other: always shown
+
+
+def fitting(keys: list[FooterKey], width: int) -> list[FooterKey]:
+    """The keys a compact footer `width` cells wide can show whole. The palette's key goes
+    first, then the last keys (the app's, such as Quit), but never Help: it lists them all."""
+
+    def cells(key: FooterKey) -> int:  # "k Description " in the compact style
+        return cell_len(key.key_display) + 1 + cell_len(key.description) + 1
+
+    palette = [key for key in keys if key.has_class("-command-palette")]
+    rest = [key for key in keys if not key.has_class("-command-palette")]
+    if sum(map(cells, keys)) + 1 <= width:
+        return keys
+    while rest and sum(map(cells, rest)) > width:
+        drop = next((key for key in reversed(rest) if key.action not in HELP_ACTIONS), None)
+        if drop is None:
+            break
+        rest.remove(drop)
+    del palette
+    return rest
