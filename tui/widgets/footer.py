@@ -18,7 +18,6 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-
 COMPACT_BELOW = 100  # columns: a narrower footer packs its keys closer, to show more of them
 
 
