@@ -122,7 +122,7 @@ async def test_manual_rotation_offers_import_of_the_replacement(keeper: Keeper):
         await pilot.press("R")
         await settle(pilot)
         body = str(app.screen.query_one("#rotate-body", Static).render())
-        assert "cannot be refreshed" in body and "without a refresh token" in body
+        assert "Rotate it by hand" in body and "without a refresh token" in body
         await pilot.click("#manual-import")
         await settle(pilot)
         assert isinstance(app.screen, ImportScreen) and app.screen.replaces.name == "no refresh"

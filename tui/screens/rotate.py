@@ -111,7 +111,7 @@ class RotateScreen(KeysModal[Choice | None]):
         else:
             first = f"  1. Make a replacement in the Momento console ({CONSOLE_URL}) and press Download JSON."
         self._body(Content.assemble(
-            ("This key cannot be refreshed", "bold"), f": {blocker}.\n\nRotate it by hand:\n{first}\n",
+            ("Rotate it by hand", "bold"), f" — {blocker}.\n\n{first}\n",
             "  2. Import it here as the replacement: momento-keys links the two keys.\n"
             "  3. Switch everything that uses the old key to the new one.\n"
             "  4. Revoke the old key in the console. Reminders will track steps 3 and 4."))
