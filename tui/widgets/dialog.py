@@ -9,11 +9,20 @@ come last: after the fields, as they do in the dialog's reading order.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Offset, Region
 
 
 class DialogBox(VerticalScroll, can_focus=False):
-    pass
+    def scroll_to_region(self, region: Region, **kwargs: Any) -> Offset:
+        # Scrolled only as far as a focused field needs, never to centre it: Textual centres a
+        # newly focused widget it deems out of view, which, asked before the dialog's first
+        # layout, scrolled its title away at 60x20.
+        kwargs["center"] = False
+        kwargs["animate"] = False
+        return super().scroll_to_region(region, **kwargs)
 
 
 class DialogButtons(Horizontal):
