@@ -47,11 +47,13 @@ class KeysFooter(Footer):
         self._pending = False
         if self._bindings_ready and self.is_attached:
             self._shown = self._what_it_shows(self.screen)
-        keys = list(super().compose())
+        widgets = list(super().compose())
         width = self._composed_width = self.size.width
-        if self.compact and width and all(isinstance(key, FooterKey) for key in keys):
-            keys = fitting(keys, width)
-        yield from keys
+        keys = [widget for widget in widgets if isinstance(widget, FooterKey)]
+        if self.compact and width and len(keys) == len(widgets):  # (no key groups: none in this app)
+            yield from fitting(keys, width)
+        else:
+            yield from widgets
 
     def bindings_changed(self, screen: Screen) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):
