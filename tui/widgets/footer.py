@@ -76,14 +76,12 @@ def fitting(keys: list[FooterKey], width: int) -> list[FooterKey]:
     def cells(key: FooterKey) -> int:  # "k Description " in the compact style
         return cell_len(key.key_display) + 1 + cell_len(key.description) + 1
 
-    palette = [key for key in keys if key.has_class("-command-palette")]
-    rest = [key for key in keys if not key.has_class("-command-palette")]
     if sum(map(cells, keys)) + 1 <= width:
         return keys
+    rest = [key for key in keys if not key.has_class("-command-palette")]
     while rest and sum(map(cells, rest)) > width:
         drop = next((key for key in reversed(rest) if key.action not in HELP_ACTIONS), None)
         if drop is None:
             break
         rest.remove(drop)
-    del palette
     return rest
