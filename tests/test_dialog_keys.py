@@ -162,3 +162,26 @@ async def test_a_narrow_footer_shows_whole_keys_and_always_help(wkeeper: Keeper,
         await pilot.resize_terminal(140, 20)
         await settle(pilot)
         assert {"Reminders", "Rotate", "Quit", "Help"} <= {k.description for k in footer.query(FooterKey)}
+
+
+async def test_a_v1_keys_endpoint_cannot_be_edited_away_from_the_one_it_carries(wkeeper: Keeper,
+                                                                                fake_momento: FakeMomento):
+    from tui.services.keeper import KeeperError
+
+    track_superuser(wkeeper, fake_momento)
+    record = wkeeper.store.find("ops super")
+    with pytest.raises(KeeperError, match="carries its endpoint"):
+        wkeeper.edit(record, endpoint="cell-1-eu-west-1-1.prod.a.momentohq.com")
+    assert wkeeper.store.find("ops super").endpoint == record.endpoint
+    app = make_app(wkeeper, fake_momento)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        field = app.screen.query_one("#endpoint", Input)
+        assert field.disabled and field.value == record.endpoint
+        # The rest of the dialog still saves.
+        app.screen.query_one("#notes", Input).value = "ops laptop"
+        await pilot.press("enter")
+        await settle(pilot)
+    assert wkeeper.store.find("ops super").notes == "ops laptop"

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ..core.keys import KeyFormatError, normalise_endpoint, region_of
 from ..core.model import KeyRecord, KeyType
 from ..core.policy import DurationError, countdown, parse_duration
-from ..services.keeper import KeeperError, parse_tags, validate_name
+from ..services.keeper import KeeperError, carries_endpoint, parse_tags, validate_name
 from ..widgets.dialog import DialogBox, DialogButtons
 from .base import KEY_TYPES, KeysModal, safe_work
 
@@ -41,8 +41,10 @@ class EditScreen(KeysModal[KeyRecord | None]):
                 yield Label("Key type")
                 yield Select(KEY_TYPES, value=r.key_type.value, allow_blank=False, id="type", compact=True)
                 yield Label("Endpoint")
+                fixed = carries_endpoint(r)  # a v1 key's own: shown, not editable
                 yield Input(value=r.endpoint or "", placeholder="cell-4-us-west-2-1.prod.a.momentohq.com",
-                            id="endpoint", compact=True)
+                            id="endpoint", compact=True, disabled=fixed,
+                            tooltip="carried by the key itself: it is only ever sent there" if fixed else None)
                 yield Label("Warn at")
                 yield Input(value=countdown(r.warning_seconds) if r.warning_seconds else "",
                             placeholder="time left, e.g. 14d (blank: global setting)", id="warning", compact=True)

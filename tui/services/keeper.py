@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 NAME_MAX = NAME_MAX_CHARS
 
 
+def carries_endpoint(record: KeyRecord) -> bool:
+    """The key holds its own endpoint (a v1 key or token, as read at import): the record's is
+    that one, and no other is ever used for it (see MomentoApi._caller)."""
+    return record.kind in (Kind.V1, Kind.DISPOSABLE) and record.endpoint is not None
+
+
 class KeeperError(Exception):
     """A user-facing failure of an operation: nothing was changed."""
 
@@ -295,6 +301,9 @@ class Keeper:
             other = self.store.find(str(fields["name"]))
             if other is not None and other.id != record.id:
                 raise KeeperError(f"a key named {fields['name']!r} is already tracked; choose another name")
+        if carries_endpoint(record) and fields.get("endpoint", record.endpoint) != record.endpoint:
+            raise KeeperError(f"a {record.kind.value} key carries its endpoint ({record.endpoint}) and is only ever "
+                              "sent there: it cannot be changed (v2 keys are the ones whose endpoint you choose)")
         changed = sorted(k for k, v in fields.items() if getattr(record, k) != v)
         if not changed:
             return record
