@@ -187,10 +187,10 @@ def cmd_exec(ctx: Context) -> int:
             os.execve(program, argv, environment)  # never returns: the command takes this process over
         except OSError as exc:
             raise UserError(f"{argv[0]!r} cannot be run: {exc.strerror or exc}", 126) from None
-    return _run_forwarding(program, argv, environment)  # pragma: no cover - Windows
+    return _run_forwarding(program, argv, environment)  # Windows (tests/test_exec_forwarding.py drives it)
 
 
-def _run_forwarding(program: str, argv: list[str], environment: dict[str, str]) -> int:  # pragma: no cover
+def _run_forwarding(program: str, argv: list[str], environment: dict[str, str]) -> int:
     """Where a process cannot replace itself (Windows): run the command as a child, hand it
     the signals this process receives, and give back its exit code."""
     import signal
