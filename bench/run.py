@@ -42,10 +42,11 @@ class Plan:
     keys: int         # filter keystrokes, 10k records
     cli: int          # runs of each command
     syncs: int = 5    # account syncs of 1,000 keys (figure 8)
+    sync_ui: int = 3  # dashboard rounds with a sync running (figure 9)
 
 
 FULL = Plan(launches=7, heavy=3, ticks=20, heavy_ticks=10, keys=14, cli=7, syncs=5)
-QUICK = Plan(launches=2, heavy=1, ticks=5, heavy_ticks=3, keys=7, cli=3, syncs=2)
+QUICK = Plan(launches=2, heavy=1, ticks=5, heavy_ticks=3, keys=7, cli=3, syncs=2, sync_ui=1)
 
 
 # ---- statistics and the table ---------------------------------------------------------
@@ -228,6 +229,14 @@ class Bench:
                        cwd=ROOT, env=child_env(self.tmp), capture_output=True, text=True, timeout=600)
         self.raw["sync"] = json.loads(out.read_text()) if out.exists() else None
 
+    def sync_ui(self) -> None:
+        """Figure 9, in its own process (bench/sync_ui.py): key presses while a sync runs."""
+        self.say(f"key presses during an account sync, {self.plan.sync_ui} rounds")
+        out = self.tmp / "sync_ui.json"
+        subprocess.run([sys.executable, "-m", "bench.sync_ui", "--rounds", str(self.plan.sync_ui), "--json",
+                        str(out)], cwd=ROOT, env=child_env(self.tmp), capture_output=True, text=True, timeout=600)
+        self.raw["sync_ui"] = json.loads(out.read_text()) if out.exists() else None
+
     # ---- the verdicts -------------------------------------------------------------------
     def rows(self) -> list[Row]:
         rows: list[Row] = []
@@ -366,6 +375,23 @@ class Bench:
                             "s"))
         else:
             rows.append(Row("8", "account sync: 1,000 keys", None, "s", "≤ 2 s", False, value_text="did not run"))
+
+        # 9. the dashboard during a sync
+        sync_ui = raw.get("sync_ui")
+        if sync_ui:
+            from .sync_ui import TARGET_MS, TARGET_RATIO, summary
+
+            s = summary(sync_ui)
+            during = Stat.of([t for round_ in sync_ui["during"] for t in round_])
+            rows.append(Row("9", "key press answered, during an account sync (slowest)", during, "ms",
+                            f"≤ {TARGET_MS:.0f} ms", s["during_max_ms"] <= TARGET_MS,
+                            note=f"{s['presses']} presses; without a sync: median {s['quiet_median_ms']:.1f} ms",
+                            value_text=f"{s['during_max_ms']:.1f} ms (median {s['during_median_ms']:.1f})"))
+            rows.append(Row("9", "key press during a sync ÷ without (paired)", Stat.of(s["ratios"]), "x",
+                            f"≤ {TARGET_RATIO:.1f}×", s["ratio"] <= TARGET_RATIO))
+        else:
+            rows.append(Row("9", "key press during an account sync", None, "ms", "≤ 100 ms", False,
+                            value_text="did not run"))
         return rows
 
     def run(self) -> list[Row]:
@@ -376,6 +402,7 @@ class Bench:
         self.heavy()
         self.cli()
         self.account_sync()
+        self.sync_ui()
         return self.rows()
 
 

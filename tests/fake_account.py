@@ -91,8 +91,9 @@ class Fault:
 
 class FakeAccount:
     def __init__(self, *, now: Callable[[], float] = time.time, hang_limit: float = 5.0,
-                 jwt_times: bool = True) -> None:
+                 jwt_times: bool = True, latency: float = 0.0) -> None:
         self.now = now
+        self.latency = latency  # seconds each answer waits, as a real network's round trip would
         self.hang_limit = hang_limit
         self.jwt_times = jwt_times  # created keys carry iat/exp claims (real v2 keys may not)
         self.roles: list[dict] = [dict(r) for r in SYSTEM_ROLES]
@@ -281,6 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw
         fake.requests.append(Recorded(method, path, query, dict(self.headers.items()), body))
+        if fake.latency:
+            time.sleep(fake.latency)
         fault = fake._fault(method, path)
         if fault is not None:
             if fault.kind == "hang":
