@@ -246,3 +246,42 @@ def test_a_damaged_page_is_found_before_the_first_write(tmp_path: Path):
         keeper.import_key(inspect_text(make_v1()), "new key")
     assert "damaged" in str(info.value)
     assert vault.backend.entries == {}  # refused before the keyring was written
+
+
+def test_closing_while_another_thread_reads_waits_for_it_and_later_reads_fail_in_words(tmp_path):
+    """A store closed while a worker reads (the app shutting down under a running recount)
+    must neither crash the interpreter nor hand back a half-closed connection."""
+    import threading
+
+    from tui.services.store import Store, StoreError
+
+    store = Store(tmp_path / "keys.db")
+    started, release = threading.Event(), threading.Event()
+    original = store._conn
+
+    class Slow:
+        """The connection, with an execute that holds until told (as a long read does)."""
+
+        def execute(self, *args):
+            started.set()
+            release.wait(5)
+            return original.execute(*args)
+
+        def __getattr__(self, name):
+            return getattr(original, name)
+
+    store._conn = Slow()  # type: ignore[assignment]
+    result: list = []
+    reader = threading.Thread(target=lambda: result.append(store.data_version()))
+    reader.start()
+    assert started.wait(5)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # the close waits for the read in flight
+    release.set()
+    reader.join(5)
+    closer.join(5)
+    assert result and isinstance(result[0], int)
+    with pytest.raises(StoreError):
+        store.data_version()

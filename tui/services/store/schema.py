@@ -248,7 +248,11 @@ class Database:
         return self.readonly_reason is not None
 
     def close(self) -> None:
-        self._conn.close()
+        # Under the lock: a connection closed while another thread's statement runs on it
+        # crashes the interpreter (a worker still reading as the app closes the store did,
+        # in the benchmark). A read after this fails as a closed database, in words.
+        with self._lock:
+            self._conn.close()
 
     def schema_version(self) -> int:
         return self._read("PRAGMA user_version")[0][0]
