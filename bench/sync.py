@@ -14,12 +14,14 @@ database is a `Store` in a temporary directory, the keyring in memory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,17 +29,42 @@ KEYS = 1_000
 TARGET_S = 2.0
 
 
-def serve(count: int) -> None:
-    """Child: start the fake account with ``count`` keys, print its address and an acting key,
-    serve until stdin closes."""
+def serve(count: int, latency: float = 0.0) -> None:
+    """Child: start the fake account with ``count`` keys (answering after ``latency`` seconds
+    once set up), print its address and an Owner key, serve until stdin closes."""
     sys.path.insert(0, str(ROOT))
     from tests.fake_account import OWNER, FakeAccount
 
     with FakeAccount(hang_limit=1) as server:
         acting = server.acting_key(OWNER, "bench admin")
         server.add_keys(count - 1, prefix="svc")
+        server.latency = latency
         print(json.dumps({"url": server.url, "key": acting}), flush=True)
         sys.stdin.read()
+
+
+@contextlib.contextmanager
+def account_server(module: str, count: int) -> Iterator[dict]:
+    """The fake account served by ``python -m <module> --serve COUNT`` in a child process (its
+    work then does not share this process's interpreter lock): yields {"url", "key"}."""
+    child = subprocess.Popen([sys.executable, "-m", module, "--serve", str(count)], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        yield json.loads(child.stdout.readline())
+    finally:
+        if child.stdin:
+            child.stdin.close()
+        child.wait(timeout=10)
+
+
+def arguments(prog: str, doc: str, rounds: int, argv: list[str] | None) -> argparse.Namespace:
+    """The options both sync benchmarks take."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--json", type=Path, help="write the samples here")
+    return parser.parse_args(argv)
 
 
 def measure(rounds: int) -> dict:
@@ -50,11 +77,7 @@ def measure(rounds: int) -> dict:
     from tui.services.sync import sync
     from tui.services.vault import MemoryKeyring, Vault
 
-    child = subprocess.Popen([sys.executable, "-m", "bench.sync", "--serve", str(KEYS)], cwd=ROOT,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        hello = json.loads(child.stdout.readline())
+    with account_server("bench.sync", KEYS) as hello:
         fresh: list[float] = []
         again: list[float] = []
         pages: list[int] = []
@@ -80,19 +103,11 @@ def measure(rounds: int) -> dict:
                     fresh.append(first)
                     again.append(second)
                     pages.append(len(seen))
-    finally:
-        if child.stdin:
-            child.stdin.close()
-        child.wait(timeout=10)
     return {"keys": KEYS, "pages": pages[0] if pages else 0, "fresh": fresh, "again": again}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--json", type=Path, help="write the samples here")
-    args = parser.parse_args(argv)
+    args = arguments("python -m bench.sync", __doc__ or "", 5, argv)
     if args.serve:
         serve(args.serve)
         return 0

@@ -16,35 +16,21 @@ sync's last step (the reload of 2,000 rows on the UI thread) is inside the windo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from .sync import account_server, arguments, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = 1_000
 LATENCY = 0.05
 TARGET_MS = 100.0   # the slowest key press during a sync (p100), as the user feels it
 TARGET_RATIO = 2.0  # median press during a sync ÷ median press without
-
-
-def serve(count: int) -> None:
-    """Child: the fake account with ``count`` keys and 50 ms answers; prints its address and an
-    Owner key (created before the latency applies), serves until stdin closes."""
-    sys.path.insert(0, str(ROOT))
-    from tests.fake_account import OWNER, FakeAccount
-
-    with FakeAccount(hang_limit=1) as server:
-        acting = server.acting_key(OWNER, "bench admin")
-        server.add_keys(count - 1, prefix="svc")
-        server.latency = LATENCY
-        print(json.dumps({"url": server.url, "key": acting}), flush=True)
-        sys.stdin.read()
 
 
 async def presses(pilot, table, until) -> list[float]:
@@ -116,11 +102,7 @@ async def one_round(url: str, acting: str, tmp: Path, i: int) -> tuple[list[floa
 
 
 def measure(rounds: int) -> dict:
-    child = subprocess.Popen([sys.executable, "-m", "bench.sync_ui", "--serve", str(KEYS)], cwd=ROOT,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        hello = json.loads(child.stdout.readline())
+    with account_server("bench.sync_ui", KEYS) as hello:
         result: dict = {"keys": KEYS, "latency_s": LATENCY, "quiet": [], "during": [], "sync_s": []}
         with tempfile.TemporaryDirectory(prefix="momento-keys-bench-sync-ui-") as tmp:
             for i in range(rounds + 1):  # the first round warms up
@@ -129,17 +111,13 @@ def measure(rounds: int) -> dict:
                     result["quiet"].append(quiet)
                     result["during"].append(during)
                     result["sync_s"].append(elapsed)
-    finally:
-        if child.stdin:
-            child.stdin.close()
-        child.wait(timeout=10)
     return result
 
 
 def summary(result: dict) -> dict:
     ratios = [statistics.median(d) / statistics.median(q) for q, d in zip(result["quiet"], result["during"])]
     during = [t for d in result["during"] for t in d]
-    quiet = [t for q in result["quiet"] for q_ in [q] for t in q_]
+    quiet = [t for q in result["quiet"] for t in q]
     return {"ratio": statistics.median(ratios), "ratios": ratios,
             "during_median_ms": statistics.median(during) * 1000, "during_max_ms": max(during) * 1000,
             "quiet_median_ms": statistics.median(quiet) * 1000, "presses": len(during),
@@ -147,13 +125,9 @@ def summary(result: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.sync_ui", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path, help="write the samples here")
-    args = parser.parse_args(argv)
+    args = arguments("python -m bench.sync_ui", __doc__ or "", 3, argv)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, LATENCY)
         return 0
     result = measure(args.rounds)
     if args.json:
