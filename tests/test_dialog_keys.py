@@ -185,3 +185,28 @@ async def test_a_v1_keys_endpoint_cannot_be_edited_away_from_the_one_it_carries(
         await pilot.press("enter")
         await settle(pilot)
     assert wkeeper.store.find("ops super").notes == "ops laptop"
+
+
+def test_where_a_key_came_from_is_said_in_words():
+    from tui.screens.detail import source_words
+
+    assert source_words("console_json") == "the console's Download JSON"
+    assert source_words(None) == source_words("raw") == "pasted or read from a file"
+    assert source_words("momento_cli:prod") == "the Momento CLI's profile 'prod'"
+    assert "_" not in "".join(source_words(s) for s in ("generated", "rotation", "adopted", "account"))
+
+
+async def test_the_detail_view_shows_no_internal_names():
+    from tests.test_snapshots import _settle, demo_app
+    from tui.screens.detail import DetailScreen
+
+    app = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("down", "down", "down", "enter")  # "checkout prod": from a Download JSON
+        await _settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query(".kv"))
+        assert "came from  the console's Download JSON" in text
+        for internal in ("console_json", "jwt_no_exp", "valid_until", "left left"):
+            assert internal not in text, internal

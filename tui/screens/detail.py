@@ -57,6 +57,20 @@ def describe_permissions(perms: list[dict] | None) -> list[str]:
         return [str(p) for p in perms]
 
 
+SOURCE_WORDS = {"raw": "pasted or read from a file", "console_json": "the console's Download JSON",
+                "generated": "made by momento-keys", "rotation": "a rotation by momento-keys",
+                "adopted": "adopted after an interrupted run", "account": "listed by an account sync (no secret here)"}
+
+
+def source_words(source: str | None) -> str:
+    """Where a key came from, in words (record.source holds an identifier)."""
+    if not source:
+        return SOURCE_WORDS["raw"]
+    if source.startswith("momento_cli:"):
+        return f"the Momento CLI's profile {source.split(':', 1)[1]!r}"
+    return SOURCE_WORDS.get(source, source)
+
+
 EXPIRY_FROM = {"valid_until": "the generate/refresh response", "console_json": "the console's Download JSON",
                "v2_metadata": "the key's metadata", "jwt_exp": "the token's exp claim",
                "jwt_no_exp": "the token (it has no exp claim)", "user": "you", "unknown": "nothing: unknown"}
@@ -249,7 +263,7 @@ class DetailScreen(KeysScreen[None]):
             ("key type", r.key_type.value + (" — not readable from the key; set with e" if r.key_type.value == "unknown" else "")),
             ("lifecycle", r.lifecycle.value),
             ("fingerprint", r.fingerprint),
-            ("source", r.source or "pasted"),
+            ("came from", source_words(r.source)),
             ("tracked since", local_time(r.created_at)),
         ]))
         self.render_account()
