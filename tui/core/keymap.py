@@ -9,8 +9,6 @@ the CLI reads it without importing Textual.
 
 from __future__ import annotations
 
-import difflib
-
 # (section title, rows); a row: (binding ids shown together, what they do). ``{clear_after}``
 # is filled in with the clipboard setting.
 SECTIONS: tuple[tuple[str, tuple[tuple[tuple[str, ...], str], ...]], ...] = (
@@ -84,6 +82,8 @@ def unknown_ids(ids: object) -> list[str]:
 
 def suggestion(binding_id: str) -> str | None:
     """The valid id closest to a mistyped one, if any is close."""
+    import difflib  # (only for a mistake: `check` at start-up never loads it)
+
     close = difflib.get_close_matches(binding_id, sorted(BINDING_IDS), n=1, cutoff=0.6)
     return close[0] if close else None
 

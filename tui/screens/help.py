@@ -162,6 +162,7 @@ class HelpScreen(KeysModal[None]):
         super().__init__()
         self.keys = dict(keys or {})
         self._width = 0
+        self.shown: Group | None = None  # what the body shows now
 
     def compose(self) -> ComposeResult:
         close = (self.keys.get("help.close") or ["esc"])[0]
@@ -183,5 +184,5 @@ class HelpScreen(KeysModal[None]):
         if width and (width >= WIDE) == (self._width >= WIDE) and self._width:
             return  # the layout stays the same: the tables re-flow by themselves
         self._width = width or 120
-        self.query_one("#help-text", Static).update(render_help(self.keys, self.services.settings,
-                                                                width=self._width))
+        self.shown = render_help(self.keys, self.services.settings, width=self._width)
+        self.query_one("#help-text", Static).update(self.shown)

@@ -22,6 +22,7 @@ from ..core.policy import DurationError, countdown, parse_duration
 from ..core.reminders import STATE_WORDS, Reminder, ReminderKind, ReminderState, message
 from ..core.report import local_time
 from ..services.keeper import ReminderChange
+from ..services.store import StoreError
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -167,8 +168,13 @@ class RemindersScreen(KeysScreen[None]):
         if reminder is None:
             box.update("")
             return
-        row = self.host.row(reminder.key_id)  # a listed row has every field message() reads
-        box.update(Text(message(reminder, row, self.services.clock.now())))  # type: ignore[arg-type]
+        record: object = self.host.row(reminder.key_id)  # a listed row has the fields message() reads…
+        if reminder.kind in (ReminderKind.SWITCH, ReminderKind.REVOKE):
+            try:  # …but for these: whether it is a v2 key (its account key id), in the whole record
+                record = self.services.store.get(reminder.key_id)
+            except StoreError:
+                pass  # (gone meanwhile: the listed row, or none, still makes a sentence)
+        box.update(Text(message(reminder, record, self.services.clock.now())))  # type: ignore[arg-type]
 
     def current(self) -> Reminder | None:
         table = self.query_one(DataTable)
