@@ -149,7 +149,7 @@ class RemindersScreen(KeysScreen[None]):
             label = {ReminderState.DUE: f"● {word.upper()}", ReminderState.SNOOZED: f"z {word}"}.get(state, f"  {word}")
             style = "bold" if state is ReminderState.DUE else ""
             table.add_row(Text(label, style=style), KIND_LABEL.get(r.kind, r.kind.value), Text(r.key_name),
-                          f"{local_time(when)} ({rel})", Text(r.key_notes or "—"), key=str(r.id))
+                          f"{rel} · {local_time(when)}", Text(r.key_notes or "—"), key=str(r.id))
         if reminders:
             table.move_cursor(row=min(keep, len(reminders) - 1))
         summary = self.query_one("#reminders-summary", Static)
