@@ -142,7 +142,7 @@ class MomentoKeysApp(SecretCopying):
         # Start-up notices (reminders due, settings warnings): withdrawn when a screen opens
         # over the dashboard, which they would cover (the summary line keeps the count due).
         self._start_notices: list[Notification] = []
-        self._start_warnings = settings.warnings()
+        self._start_warnings = settings.warnings(listing=False)  # (a toast: not every valid id)
         # The theme: the last one picked in the palette (ui_state), or [ui] theme in the
         # settings, whichever is newer (tui.services.config.starting_theme).
         self.ui_state = ui_state

@@ -154,8 +154,7 @@ class Dashboard(KeysScreen[None]):
             account = f" · {host.sync_note}"
         elif host.account_synced_at is not None:
             account = f" · synced {local_time(host.account_synced_at)}"
-        override = f"⚠ Momento calls go to {host.endpoint_override} (endpoint override) · " \
-            if host.endpoint_override else ""
+        override = f"⚠ endpoint override {host.endpoint_override} · " if host.endpoint_override else ""
         self.sub_title = f"{override}{n} key{'s' if n != 1 else ''} · {where}{account}"
 
     def show_banner(self, text: str | None, style: str = "-warning") -> None:

@@ -84,14 +84,18 @@ class Settings:
     theme: str | None = None                       # [ui] theme: the theme to start with
     unknown_bindings: tuple[str, ...] = ()        # ids in [bindings] that no binding has
 
-    def warnings(self) -> list[str]:
-        """What is wrong in the file without stopping it from applying (unknown binding ids)."""
+    def warnings(self, *, listing: bool = True) -> list[str]:
+        """What is wrong in the file without stopping it from applying (unknown binding ids);
+        with ``listing``, every valid id (the dashboard's notice names where to find them instead)."""
         if not self.unknown_bindings:
             return []
         from ..core.keymap import unknown_ids_message
 
         where = f"{self.source}: " if self.source else ""
-        return [where + unknown_ids_message(list(self.unknown_bindings))]
+        text = unknown_ids_message(list(self.unknown_bindings), listing=listing)
+        if not listing:
+            text += ". The help screen lists every id"
+        return [where + text]
 
 
 def _fraction(value: object, what: str) -> float:
