@@ -368,7 +368,8 @@ def test_config_show_says_where_each_setting_came_from(env, tmp_path):
     assert paths["rescue_dir"]["path"] == str(Path(env["MOMENTO_KEYS_DB"]).parent / "rescue")
     assert paths["log_file"]["path"].endswith("momento-keys.log")
     assert paths["momento_cli_credentials"]["path"] == str(tmp_path / "momento-cli" / "credentials")
-    assert set(paths) == {"database", "config", "data_dir", "rescue_dir", "log_file", "momento_cli_credentials"}
+    assert set(paths) == {"database", "config", "data_dir", "rescue_dir", "log_file", "momento_cli_credentials",
+                          "ui_state"}
     p = run(env, "--debug", "--db", str(tmp_path / "x [/].db"), "config", "show")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()

@@ -13,6 +13,7 @@ messages or callbacks on the main thread.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,16 +22,19 @@ from typing import TYPE_CHECKING, Any, Literal
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
+from textual.theme import Theme
 
 from .commands import KeysCommands
 from .copying import SecretCopying
 from .core.model import KeyRecord, KeyType, Kind, Lifecycle
 from .core.roster import Roster, RosterBands, RosterRow, RowsView
+from .core.text import one_line, terminal_safe
 from .messages import KeysChanged, RecordsLoaded, VaultChecked
 from .screens.base import KeysBase, on_ui, report, safe_work
 from .screens.dashboard import Dashboard
+from .services.config import UiState, starting_theme
 from .services.context import Services
 from .services.keeper import Keeper
 from .services.memory import release_free_memory
@@ -39,6 +43,8 @@ from .services.vault import Health
 from .widgets.key_table import KeyTable
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from .core.roles import Role
     from .services.account import AccountClient
     from .services.revoke import RevokeOutcome
@@ -99,7 +105,8 @@ class MomentoKeysApp(SecretCopying):
     ]
 
     def __init__(self, services: Services | Keeper, *, readonly: bool = False, api_factory=None,
-                 watch_interval: float = POLL_SECONDS, tick: bool = True) -> None:
+                 watch_interval: float = POLL_SECONDS, tick: bool = True, ui_state: UiState | None = None,
+                 endpoint_override: str | None = None) -> None:
         super().__init__()
         if isinstance(services, Keeper):  # (a keeper alone: the services around it)
             services = Services(services, api_factory=api_factory)
@@ -123,8 +130,31 @@ class MomentoKeysApp(SecretCopying):
         self.roles: dict[str, Role] = {}
         # Options of the account-API client (tests shorten its timeouts).
         self.account_options: dict[str, object] = {}
-        if services.settings.bindings:
-            self.set_keymap(services.settings.bindings)
+        # Where Momento calls go instead of Momento (--endpoint-override or the environment):
+        # the dashboard's header says so while it is on.
+        self.endpoint_override = one_line(terminal_safe(endpoint_override), 80) if endpoint_override else None
+        settings = services.settings
+        if settings.bindings:
+            self.set_keymap(settings.bindings)  # (ids no binding has change nothing: reported at start)
+        # Toasts shown now (see notify): one of them can be taken back (_withdraw).
+        self._toasts: list[Notification] = []
+        self._toasts_lock = threading.Lock()
+        # Start-up notices (reminders due, settings warnings): withdrawn when a screen opens
+        # over the dashboard, which they would cover (the summary line keeps the count due).
+        self._start_notices: list[Notification] = []
+        self._start_warnings = settings.warnings(listing=False)  # (a toast: not every valid id)
+        # The theme: the last one picked in the palette (ui_state), or [ui] theme in the
+        # settings, whichever is newer (tui.services.config.starting_theme).
+        self.ui_state = ui_state
+        choice = starting_theme(settings.theme, ui_state.load() if ui_state is not None else {})
+        if choice.name is not None:
+            if choice.name in self.available_themes:
+                self.theme = choice.name
+            else:
+                where = "[ui] theme in the settings" if choice.source == "settings" else "the theme picked last"
+                self._start_warnings.append(f"{where}: no theme is called {choice.name!r}; the themes are "
+                                            + ", ".join(sorted(self.available_themes)))
+        self._theme_kept = self.theme  # the theme the state file has (or needs not have)
 
     @property
     def readonly(self) -> bool:
@@ -137,6 +167,10 @@ class MomentoKeysApp(SecretCopying):
     def start(self) -> None:
         """The dashboard is on screen: load, probe the keyring, start the clocks."""
         self.update_banner()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
+        for warning in self._start_warnings:
+            self._start_notices.append(self._toast(warning, title="Settings", severity="warning", timeout=20))
         # The rows first. Upkeep (reminders, grace windows, interrupted rotations)
         # and the keyring probe wait until they are on screen (see on_records_loaded):
         # they would compete with the first paint for the CPU and the database.
@@ -265,7 +299,7 @@ class MomentoKeysApp(SecretCopying):
             on_ui(self, self.notify, note, timeout=10)
         if due:
             more = "" if len(names) >= due else f" and {due - len(names)} more"
-            on_ui(self, self.notify, f"{due} reminder{'s' if due != 1 else ''} due: {', '.join(names)}{more}. "
+            on_ui(self, self._start_notice, f"{due} reminder{'s' if due != 1 else ''} due: {', '.join(names)}{more}. "
                   "Press r to see them.", title="Reminders", severity="warning", timeout=15)
 
     def poll_changes(self) -> None:
@@ -389,8 +423,55 @@ class MomentoKeysApp(SecretCopying):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Textual's notify, with the message taken as text unless told otherwise: our
-        messages hold key names, notes and server messages."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        messages hold key names, notes and server messages. (Safe from any thread.)"""
+        self._toast(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _toast(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> Notification:
+        """Show a notification as Textual's notify does, keeping a handle on it (_withdraw)."""
+        notification = Notification(message, title, severity,
+                                    self.NOTIFICATION_TIMEOUT if timeout is None else timeout, markup=markup)
+        with self._toasts_lock:
+            self._toasts = [t for t in self._toasts if not t.has_expired]
+            self._toasts.append(notification)
+        self.post_message(Notify(notification))
+        return notification
+
+    def _withdraw(self, gone: list[Notification]) -> None:
+        """Take these notifications off the screen now; the others stay, with the time they
+        had left (Textual offers no public way to remove one: clear all, show the rest again)."""
+        if not any(not n.has_expired for n in gone):
+            return
+        with self._toasts_lock:
+            self._toasts = [t for t in self._toasts if not t.has_expired and t not in gone]
+            rest = list(self._toasts)
+        self.clear_notifications()
+        for notification in rest:
+            self.post_message(Notify(notification))
+
+    def _start_notice(self, message: str, *, title: str, severity: SeverityLevel, timeout: float) -> None:
+        """A notice at start that a screen opened over the dashboard takes off (see _screen_changed)."""
+        if self._dashboard_up is not None and self.screen is self.dashboard:
+            self._start_notices.append(self._toast(message, title=title, severity=severity, timeout=timeout))
+
+    def _screen_changed(self, screen: Screen) -> None:
+        if self._start_notices and screen is not self.screen_stack[0]:
+            notices, self._start_notices = self._start_notices, []
+            self._withdraw(notices)
+
+    # ---- the theme: remembered when picked ----------------------------------------------------
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme was picked (ctrl+p → Theme): remember it for the next start, unless
+        read-only (or the demo: its state is read-only)."""
+        if theme.name == self._theme_kept or self.ui_state is None or self.ui_state.readonly or self.readonly:
+            return
+        self._theme_kept = theme.name
+        self.remember_theme()
+
+    @safe_work("Theme", group="ui-state", exclusive=True)
+    def remember_theme(self) -> None:
+        assert self.ui_state is not None
+        self.ui_state.remember_theme(self.theme, self.services.settings.theme)  # (the latest, if picks raced)
 
     def action_help_quit(self) -> None:
         self.notify("Press q or ctrl+q to quit", title="Do you want to quit?")
@@ -503,7 +584,40 @@ class MomentoKeysApp(SecretCopying):
         from .screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self._open(HelpScreen())
+            self._open(HelpScreen(self.binding_keys()))
+
+    def binding_keys(self, *classes: type[DOMNode]) -> dict[str, list[str]]:
+        """The binding ids of ``classes`` (default: every screen and widget of the app) with
+        the keys that trigger them now (the settings' [bindings] applied), shown as the
+        footer shows keys: the help screen lists them, the reminders panel names its keys."""
+        from textual.binding import BindingsMap
+
+        if not classes:
+            from .screens.detail import DetailScreen
+            from .screens.edit import EditScreen
+            from .screens.help import HelpScreen
+            from .screens.import_key import ImportScreen
+            from .screens.reminders import RemindersScreen, SnoozeScreen
+            from .screens.rotate import RotateScreen
+            from .screens.timeline import TimelineScreen
+            from .screens.wizard import WizardScreen
+            from .widgets.confirm import ConfirmScreen
+
+            classes = (type(self), Dashboard, KeyTable, DetailScreen, RemindersScreen, SnoozeScreen, TimelineScreen,
+                       WizardScreen, ImportScreen, EditScreen, RotateScreen, ConfirmScreen, HelpScreen)
+        found: dict[str, list[Binding]] = {}
+        for cls in classes:
+            for _key, binding in BindingsMap(cls.BINDINGS):
+                if binding.id:
+                    found.setdefault(binding.id, []).append(binding)
+        remapped = self.services.settings.bindings
+        keys: dict[str, list[str]] = {}
+        for binding_id, bindings in found.items():
+            if binding_id in remapped:
+                bindings = [bindings[0].with_key(k.strip(), key_display=None) for k in remapped[binding_id].split(",")
+                            if k.strip()]
+            keys[binding_id] = [self.get_key_display(b) for b in bindings]
+        return keys
 
     def action_filter(self) -> None:
         if self.screen is self.dashboard:

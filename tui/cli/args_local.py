@@ -202,9 +202,12 @@ def exec_(sub: Sub, common: Parent) -> None:
 
 def reminders(sub: Sub, common: Parent) -> None:
     p = sub.add_parser("reminders", parents=[common], help="open reminders, due first (no secrets)",
-                       description="List the open reminders (expiry, review, switch, revoke), due first.")
+                       description="List the open reminders (expiry, review, switch, revoke), due first: DUE, "
+                                   "SNOOZED (until WHEN) or UPCOMING (due WHEN), as the dashboard's panel says.")
     p.add_argument("--due", action="store_true", help="only those due now")
-    p.add_argument("--json", action="store_true", help="print them as a JSON array")
+    p.add_argument("--json", action="store_true",
+                   help="print them as a JSON array; \"state\" is \"due\", \"snoozed\" or \"pending\" "
+                        "(pending: upcoming)")
 
 
 def snooze(sub: Sub, common: Parent) -> None:

@@ -157,6 +157,7 @@ def _open_reminder(ctx: Context, name: str, kind: str | None) -> Reminder:
 
 def cmd_reminders(ctx: Context) -> int:
     from ..core.policy import countdown
+    from ..core.reminders import STATE_WORDS
     from ..core.report import iso_utc, local_time
 
     keeper = ctx.keeper
@@ -179,7 +180,7 @@ def cmd_reminders(ctx: Context) -> int:
     for r in reminders:
         when = r.when()
         rel = f"in {countdown(when - now)}" if when > now else f"{countdown(now - when)} ago"
-        rows.append([r.effective_state(now).value.upper(), r.kind.value, r.key_name,
+        rows.append([STATE_WORDS[r.effective_state(now)].upper(), r.kind.value, r.key_name,
                      f"{local_time(when)} ({rel})", r.key_notes or "-"])
     output.out(output.table(rows, ["STATE", "KIND", "KEY", "WHEN", "WHERE USED"]))
     return ExitCode.OK

@@ -42,7 +42,7 @@ def effective(ctx: Context) -> dict:
     """Everything `config show` reports, as JSON-ready data."""
     from ..core.keys import cli_credentials_path
     from ..services.account import DEFAULT_ACCOUNT_API, ENV_ACCOUNT_API
-    from ..services.config import config_path, data_dir
+    from ..services.config import UiState, config_path, data_dir, starting_theme, ui_state_path
     from ..services.log import ENV_DEBUG, debug_requested, log_file
     from ..services.recovery import rescue_dir
 
@@ -79,6 +79,12 @@ def effective(ctx: Context) -> dict:
     s["bindings"] = _setting(dict(settings.bindings), ", ".join(f"{k}={v}" for k, v in settings.bindings.items())
                              or "the built-in keys", "file" if settings.bindings else "default",
                              str(config_file) if settings.bindings else "")
+    # The theme the dashboard starts with: the last one picked in it, unless [ui] theme changed since.
+    state_file = ui_state_path()
+    theme = starting_theme(settings.theme, UiState(state_file).load())
+    s["ui.theme"] = _setting(theme.name, theme.name or "Textual's default",
+                             {"last pick": "state", "settings": "file"}.get(theme.source, "default"),
+                             {"last pick": str(state_file), "settings": str(config_file)}.get(theme.source, ""))
     backend = env.get("PYTHON_KEYRING_BACKEND")
     s["keyring.backend"] = _setting(backend, backend or "keyring's choice for this system (doctor names it)",
                                     "environment" if backend else "default", "PYTHON_KEYRING_BACKEND" if backend else "")
@@ -106,11 +112,13 @@ def effective(ctx: Context) -> dict:
         "data_dir": (data_dir(), "default", ""),
         "rescue_dir": (rescue_dir(db), "beside the database", ""),
         "log_file": (log_file(), "default", ""),
+        "ui_state": (state_file, "default", ""),
         "momento_cli_credentials": (cli_file, "environment" if env.get("MOMENTO_CONFIG_DIR", "").strip() else "default",
                                     "MOMENTO_CONFIG_DIR" if env.get("MOMENTO_CONFIG_DIR", "").strip() else ""),
     }
     return {
         "settings": s,
+        "warnings": settings.warnings(),
         "paths": {name: {"path": str(path), "exists": Path(path).exists(), "source": source,
                          **({"from": detail} if detail else {})}
                   for name, (path, source, detail) in paths.items()},
@@ -118,7 +126,7 @@ def effective(ctx: Context) -> dict:
 
 
 LABELS = {"database": "database", "config": "settings file", "data_dir": "data folder",
-          "rescue_dir": "rescue folder", "log_file": "debug log file",
+          "rescue_dir": "rescue folder", "log_file": "debug log file", "ui_state": "dashboard state (theme)",
           "momento_cli_credentials": "momento-cli credentials"}
 
 
@@ -135,4 +143,6 @@ def cmd_config(ctx: Context) -> int:
              item["source"] + (f" ({item['from']})" if item.get("from") else "")]
             for name, item in report["paths"].items()]
     output.out(output.table(rows, ["PATH", "WHERE", "FROM"]))
+    for warning in report["warnings"]:
+        output.warning(warning)
     return ExitCode.OK

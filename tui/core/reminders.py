@@ -42,6 +42,18 @@ class ReminderState(str, enum.Enum):
     DISMISSED = "dismissed"
 
 
+# One vocabulary for a reminder's state, in the dashboard's panel and the CLI's table: an
+# open reminder whose time has not come is "upcoming". (JSON keeps the stored values:
+# `reminders --json` says "pending" for it.)
+STATE_WORDS: dict[ReminderState, str] = {
+    ReminderState.PENDING: "upcoming",
+    ReminderState.DUE: "due",
+    ReminderState.SNOOZED: "snoozed",
+    ReminderState.DONE: "done",
+    ReminderState.DISMISSED: "dismissed",
+}
+
+
 @dataclass(slots=True)
 class Reminder:
     key_id: int

@@ -49,6 +49,7 @@ class DashboardHost(AppHost, Protocol):
     reminders_due: int
     account_synced_at: int | None   # v2 keys: the last account sync (None: never)
     sync_note: str | None           # what a running account sync is doing
+    endpoint_override: str | None   # where Momento calls go instead (--endpoint-override), if set
 
     def start(self) -> None: ...
 
@@ -133,9 +134,10 @@ class Dashboard(KeysScreen[None]):
             self.show_banner(None)
 
     def refresh_title(self) -> None:
-        """The header: how many keys, and where their secrets live (changes rarely). The
-        dashboard's own subtitle, not the app's: every screen's Header watches the app's, and
-        one on a screen closed while it was still opening would be asked to repaint."""
+        """The header: the endpoint override while it is on (first: a narrow header keeps it),
+        how many keys, and where their secrets live (changes rarely). The dashboard's own
+        subtitle, not the app's: every screen's Header watches the app's, and one on a screen
+        closed while it was still opening would be asked to repaint."""
         n = len(self.dashboard_host.roster)
         vault = self.services.vault.status
         if self.services.readonly:
@@ -152,7 +154,8 @@ class Dashboard(KeysScreen[None]):
             account = f" · {host.sync_note}"
         elif host.account_synced_at is not None:
             account = f" · synced {local_time(host.account_synced_at)}"
-        self.sub_title = f"{n} key{'s' if n != 1 else ''} · {where}{account}"
+        override = f"⚠ endpoint override {host.endpoint_override} · " if host.endpoint_override else ""
+        self.sub_title = f"{override}{n} key{'s' if n != 1 else ''} · {where}{account}"
 
     def show_banner(self, text: str | None, style: str = "-warning") -> None:
         """A line above the table while something about storage needs saying (None: hidden).

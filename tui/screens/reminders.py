@@ -1,6 +1,14 @@
-"""The reminders panel: due first, with the key's name and where it is used."""
+"""The reminders panel: due first, with the key's name and where it is used.
+
+Snooze, dismiss and done act on the selected reminder; each can be undone (``u``, the
+last first) while the panel is open. A line under the counts says what dismiss and done
+mean: dismiss hides a reminder that is not needed; done says it was handled (a switch
+reminder's done retires the old key). The states read as in the CLI: due, snoozed, upcoming.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, cast
 
 from rich.text import Text
 from textual import on
@@ -11,8 +19,13 @@ from textual.content import Content
 from textual.widgets import Button, DataTable, Header, Input, Label, Static
 
 from ..core.policy import DurationError, countdown, parse_duration
-from ..core.reminders import Reminder, ReminderKind, ReminderState, message
+from ..core.reminders import STATE_WORDS, Reminder, ReminderKind, ReminderState, message
 from ..core.report import local_time
+from ..services.keeper import ReminderChange
+from ..services.store import StoreError
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
 from ..widgets.footer import KeysFooter
 from .base import KeysModal, KeysScreen, on_ui, safe_work
 
@@ -54,6 +67,22 @@ class SnoozeScreen(KeysModal[int | None]):
             self.query_one("#error", Static).update(Text(str(exc)))
 
 
+class KeysHost(Protocol):
+    """What the panel reads from the app to name its keys as they are bound now."""
+
+    def binding_keys(self, *classes: type[DOMNode]) -> dict[str, list[str]]: ...
+
+
+# The line under the counts (the footer has the other keys): (binding id, what it does);
+# the keys are the live ones.
+HINTS = [
+    ("reminders.dismiss", "dismiss: not needed, hide it"),
+    ("reminders.done", "done: handled (a switch's done retires the old key)"),
+    ("reminders.undo", "undo"),
+]
+WRITES = ("snooze", "snooze_custom", "dismiss_reminder", "done", "undo", "rotate")
+
+
 class RemindersScreen(KeysScreen[None]):
     BINDINGS = [
         Binding("escape", "leave", "Back", id="reminders.back"),
@@ -62,6 +91,7 @@ class RemindersScreen(KeysScreen[None]):
         Binding("Z", "snooze_custom", "Snooze…", id="reminders.snooze_custom"),
         Binding("x", "dismiss_reminder", "Dismiss", id="reminders.dismiss"),
         Binding("D", "done", "Done", show=False, id="reminders.done"),
+        Binding("u", "undo", "Undo", show=False, id="reminders.undo"),
         Binding("o", "open_key", "Open key", id="reminders.open"),
         Binding("R", "rotate", "Rotate now", id="reminders.rotate"),
     ]
@@ -69,11 +99,13 @@ class RemindersScreen(KeysScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.reminders: list[Reminder] = []
+        self.undoable: list[ReminderChange] = []  # what u undoes, the last first
         self.sub_title = "Reminders"
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="reminders-summary")
+        yield Static("", id="reminders-keys")
         yield DataTable(id="reminders", cursor_type="row", zebra_stripes=True)
         yield Static("", id="reminder-message")
         yield KeysFooter()
@@ -81,11 +113,13 @@ class RemindersScreen(KeysScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("state", "kind", "key", "when", "where used")
+        keys = cast(KeysHost, self.app).binding_keys(type(self))
+        hints = [Content.assemble(("/".join(keys[i]), "bold"), f" {what}") for i, what in HINTS if keys.get(i)]
+        self.query_one("#reminders-keys", Static).update(Content(" ") + Content(" · ").join(hints).stylize("dim"))
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.services.readonly and action in ("snooze", "snooze_custom", "dismiss_reminder", "done",
-                                                          "rotate"))
+        return not (self.services.readonly and action in WRITES)
 
     def records_changed(self) -> None:
         self.load()
@@ -104,22 +138,25 @@ class RemindersScreen(KeysScreen[None]):
         keep = table.cursor_row
         table.clear()
         due = 0
+        snoozed = 0
         for r in reminders:
             state = r.effective_state(now)
             due += state is ReminderState.DUE
+            snoozed += state is ReminderState.SNOOZED
             when = r.when()
             rel = f"in {countdown(when - now)}" if when > now else f"{countdown(now - when)} ago"
-            label = {"due": "● DUE", "snoozed": "z snoozed", "pending": "  upcoming"}.get(state.value, state.value)
+            word = STATE_WORDS.get(state, state.value)
+            label = {ReminderState.DUE: f"● {word.upper()}", ReminderState.SNOOZED: f"z {word}"}.get(state, f"  {word}")
             style = "bold" if state is ReminderState.DUE else ""
             table.add_row(Text(label, style=style), KIND_LABEL.get(r.kind, r.kind.value), Text(r.key_name),
-                          f"{local_time(when)} ({rel})", Text(r.key_notes or "—"), key=str(r.id))
+                          f"{rel} · {local_time(when)}", Text(r.key_notes or "—"), key=str(r.id))
         if reminders:
             table.move_cursor(row=min(keep, len(reminders) - 1))
         summary = self.query_one("#reminders-summary", Static)
         if reminders:
-            summary.update(Content.assemble(
-                f" {due} due · {len(reminders) - due} upcoming   ",
-                ("z snooze 1 day · w 7 days · Z custom · x dismiss · D done · o open the key · R rotate now", "dim")))
+            counts = [f"{due} due"] + ([f"{snoozed} snoozed"] if snoozed else [])
+            counts.append(f"{len(reminders) - due - snoozed} upcoming")
+            summary.update(Content.assemble((" " + " · ".join(counts), "bold")))
         else:
             summary.update(" No reminders. Keys you track get one when they near expiry.")
         self._describe()
@@ -131,8 +168,13 @@ class RemindersScreen(KeysScreen[None]):
         if reminder is None:
             box.update("")
             return
-        row = self.host.row(reminder.key_id)  # a listed row has every field message() reads
-        box.update(Text(message(reminder, row, self.services.clock.now())))  # type: ignore[arg-type]
+        record: object = self.host.row(reminder.key_id)  # a listed row has the fields message() reads…
+        if reminder.kind in (ReminderKind.SWITCH, ReminderKind.REVOKE):
+            try:  # …but for these: whether it is a v2 key (its account key id), in the whole record
+                record = self.services.store.get(reminder.key_id)
+            except StoreError:
+                pass  # (gone meanwhile: the listed row, or none, still makes a sentence)
+        box.update(Text(message(reminder, record, self.services.clock.now())))  # type: ignore[arg-type]
 
     def current(self) -> Reminder | None:
         table = self.query_one(DataTable)
@@ -167,19 +209,44 @@ class RemindersScreen(KeysScreen[None]):
         if reminder is not None:
             self._change(reminder, "done", 0)
 
+    def action_undo(self) -> None:
+        if not self.undoable:
+            self.notify("Nothing to undo here: snooze, dismiss and done can be undone while this panel is open",
+                        title="Undo", timeout=5)
+            return
+        self._undo(self.undoable.pop())
+
+    def _undo_key(self) -> str:
+        return "/".join(cast(KeysHost, self.app).binding_keys(type(self)).get("reminders.undo", [])) or "u"
+
     @safe_work("Reminders", group="reminders-write")
     def _change(self, reminder: Reminder, what: str, seconds: int) -> None:
         keeper = self.services.keeper
         if what == "snooze":
-            keeper.snooze(reminder, seconds)
+            change = keeper.snooze(reminder, seconds)
             text = f"Snoozed the {reminder.kind.value} reminder of {reminder.key_name!r} for {countdown(seconds)}"
         elif what == "done":
-            keeper.close(reminder, ReminderState.DONE)
+            change = keeper.close(reminder, ReminderState.DONE)
             text = f"Marked the {reminder.kind.value} reminder of {reminder.key_name!r} done"
+            if change.record is not None:
+                text += f": {change.record.name!r} is retired"
         else:
-            keeper.close(reminder, ReminderState.DISMISSED)
+            change = keeper.close(reminder, ReminderState.DISMISSED)
             text = f"Dismissed the {reminder.kind.value} reminder of {reminder.key_name!r}"
-        on_ui(self.app, self.app.notify, text)
+        on_ui(self.app, self._changed, change, text)
+        self.keys_changed()
+
+    def _changed(self, change: ReminderChange, text: str) -> None:
+        self.undoable.append(change)
+        self.notify(f"{text} ({self._undo_key()} undoes)")
+
+    @safe_work("Undo", group="reminders-write")
+    def _undo(self, change: ReminderChange) -> None:
+        where = self.services.keeper.undo(change)
+        before = change.before
+        done = {"snooze": "the snooze of", "dismiss": "the dismissal of", "done": "marking done"}[change.what]
+        on_ui(self.app, self.app.notify, f"Undid {done} the {before.kind.value} reminder of {before.key_name!r}: "
+                                         f"it {where}", title="Undo")
         self.keys_changed()
 
     def action_open_key(self) -> None:

@@ -16,8 +16,20 @@ Database: ``--db PATH``, else ``$MOMENTO_KEYS_DB``, else
     [clipboard]
     clear_after = 45           # seconds; 0 keeps the copied key
 
-    [bindings]                 # remap any binding by its id
+    [bindings]                 # remap any binding by its id (the help screen, ?, lists them)
     filter = "/"
+
+    [ui]
+    theme = "nord"             # the theme to start with (ctrl+p → "Theme" lists them)
+
+Ids in ``[bindings]`` that no binding has are not an error (the rest of the file still
+applies): they are reported, by the dashboard at start, ``config show`` and ``doctor``.
+
+The theme. A theme picked in the command palette is remembered in a small state file
+(``ui_state_path()``: ``<platformdirs user state dir>/ui.json``; never in the settings file,
+which stays as the user wrote it). At start the last pick wins, unless ``[ui] theme`` was
+changed since that pick (the newest intent wins): a pick records the ``[ui] theme`` it was
+made over. Read-only mode and ``--demo`` read the remembered pick but never write it.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.keymap import unknown_ids
 from ..core.model import Thresholds
 from ..core.policy import DurationError, parse_duration
 
@@ -68,6 +81,21 @@ class Settings:
     clipboard_clear_seconds: int = 45
     bindings: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
+    theme: str | None = None                       # [ui] theme: the theme to start with
+    unknown_bindings: tuple[str, ...] = ()        # ids in [bindings] that no binding has
+
+    def warnings(self, *, listing: bool = True) -> list[str]:
+        """What is wrong in the file without stopping it from applying (unknown binding ids);
+        with ``listing``, every valid id (the dashboard's notice names where to find them instead)."""
+        if not self.unknown_bindings:
+            return []
+        from ..core.keymap import unknown_ids_message
+
+        where = f"{self.source}: " if self.source else ""
+        text = unknown_ids_message(list(self.unknown_bindings), listing=listing)
+        if not listing:
+            text += ". The help screen lists every id"
+        return [where + text]
 
 
 def _fraction(value: object, what: str) -> float:
@@ -105,7 +133,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "thresholds": ("warning", "warning_fraction", "critical", "critical_fraction"),
     "keyring": ("allow_insecure",),
     "clipboard": ("clear_after",),
-    "bindings": (),  # any binding id -> keys (the app reports ids it does not know)
+    "bindings": (),  # any binding id -> keys (ids that no binding has are reported: Settings.warnings)
+    "ui": ("theme",),
 }
 
 
@@ -148,6 +177,7 @@ def load_settings(path: Path | None = None) -> Settings:
         k = data.get("keyring", {})
         c = data.get("clipboard", {})
         b = data.get("bindings", {})
+        u = data.get("ui", {})
         thresholds = Thresholds(
             warning_seconds=_duration(t.get("warning", defaults.warning_seconds), "thresholds.warning"),
             warning_fraction=_fraction(t.get("warning_fraction", defaults.warning_fraction),
@@ -162,6 +192,9 @@ def load_settings(path: Path | None = None) -> Settings:
         clear = _seconds(c.get("clear_after", 45), "clipboard.clear_after")
         if not all(isinstance(v, str) for v in b.values()):
             raise ConfigError("[bindings] maps a binding id to keys, such as filter = \"/\"")
+        theme = u.get("theme")
+        if theme is not None and (not isinstance(theme, str) or not theme.strip()):
+            raise ConfigError(f"ui.theme must be the name of a theme in quotes, such as \"nord\", not {theme!r}")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return Settings(
@@ -170,4 +203,68 @@ def load_settings(path: Path | None = None) -> Settings:
         clipboard_clear_seconds=clear,
         bindings=dict(b),
         source=path,
+        theme=theme.strip() if theme else None,
+        unknown_bindings=tuple(unknown_ids(b)),
     )
+
+
+# ---- the remembered theme ---------------------------------------------------------------
+
+def ui_state_path() -> Path:
+    """The small state file of the dashboard (the last theme picked)."""
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir(APP_NAME, appauthor=False)) / "ui.json"
+
+
+@dataclass(frozen=True)
+class ThemeChoice:
+    """The theme to start with, and where it comes from: ``"settings"`` (``[ui] theme``),
+    ``"last pick"`` (the state file) or ``"default"`` (None: Textual's own)."""
+
+    name: str | None
+    source: str
+
+
+def starting_theme(settings_theme: str | None, state: Mapping[str, object]) -> ThemeChoice:
+    """The last pick, unless ``[ui] theme`` changed since it was made; else ``[ui] theme``."""
+    picked = state.get("theme")
+    over = state.get("theme_over")  # the [ui] theme when the pick was made
+    if isinstance(picked, str) and picked and (over if isinstance(over, str) else None) == settings_theme:
+        return ThemeChoice(picked, "last pick")
+    if settings_theme:
+        return ThemeChoice(settings_theme, "settings")
+    return ThemeChoice(None, "default")
+
+
+class UiState:
+    """The state file (a JSON object). Reading never fails (a missing or damaged file reads
+    as empty); writing replaces it atomically (0600, in a 0700 folder) unless read-only."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+
+    def load(self) -> dict[str, object]:
+        import json
+
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def remember_theme(self, theme: str, settings_theme: str | None) -> bool:
+        """Record a theme picked in the palette; False when read-only (nothing written).
+        Raises ``OSError`` (a ``WriteError``) when the file cannot be written."""
+        if self.readonly:
+            return False
+        import json
+
+        from .files import write_atomically
+
+        data = self.load()
+        data.update(theme=theme, theme_over=settings_theme)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomically(self.path, json.dumps(data, indent=2) + "\n", mode=0o600, replace=True)
+        return True

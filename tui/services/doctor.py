@@ -106,7 +106,9 @@ def _config(report: DoctorReport, path: Path) -> Settings | None:
         report.config = {"path": str(path), "exists": True, "ok": False, "error": str(exc)}
         report.problems.append(str(exc))
         return None
-    report.config = {"path": str(path), "exists": path.exists(), "ok": True}
+    warnings = settings.warnings()  # (unknown binding ids: the rest of the file applies)
+    report.config = {"path": str(path), "exists": path.exists(), "ok": True, "warnings": warnings}
+    report.problems += [f"{w}. Fix: correct or remove the id in the settings file" for w in warnings]
     return settings
 
 

@@ -17,6 +17,7 @@ from ..core.limits import NAME_MAX_CHARS
 from ..core.model import ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Status, V2Fields
 from ..core.policy import DAY, status_of
 from ..core.reminders import REVIEW_EVERY, Reminder, ReminderKind, ReminderState, planned
+from ..core.report import local_time
 from ..core.text import normalize_name
 from .config import Settings
 from .store import DuplicateKey, DuplicateName, Store, StoreError
@@ -62,6 +63,17 @@ def parse_tags(text: str) -> list[str]:
         if part not in seen:
             seen.append(part)
     return seen
+
+
+@dataclass(frozen=True)
+class ReminderChange:
+    """What a snooze, dismiss or done changed, so that :meth:`Keeper.undo` can put it back."""
+
+    what: str                          # "snooze", "dismiss" or "done"
+    before: Reminder                   # the reminder as it was
+    also: tuple[Reminder, ...] = ()    # other reminders it changed, as they were
+    record: KeyRecord | None = None    # the key as it was, when the change retired it
+    added: tuple[int, ...] = ()        # reminders it created (removed by the undo)
 
 
 @dataclass
@@ -385,30 +397,77 @@ class Keeper:
     def due(self) -> list[Reminder]:
         return self.store.due_reminders(self.now())
 
-    def snooze(self, reminder: Reminder, seconds: int) -> None:
+    def _saved(self, reminder: Reminder) -> Reminder:
+        """The reminder as the store has it now (what an undo puts back)."""
+        assert reminder.id is not None  # read from the store
+        saved = self.store.reminder(reminder.id)
+        if saved is None:
+            raise KeeperError(f"the {reminder.kind.value} reminder of {reminder.key_name!r} no longer exists")
+        return saved
+
+    def snooze(self, reminder: Reminder, seconds: int) -> ReminderChange:
         if seconds <= 0:
             raise KeeperError("snooze for a positive time, such as 1d")
+        before = self._saved(reminder)
         self.store.set_reminder(reminder.id, ReminderState.SNOOZED, now=self.now(),  # type: ignore[arg-type]
                                 snoozed_until=self.now() + seconds)
+        return ReminderChange("snooze", before)
 
-    def close(self, reminder: Reminder, state: ReminderState = ReminderState.DISMISSED) -> None:
+    def close(self, reminder: Reminder, state: ReminderState = ReminderState.DISMISSED) -> ReminderChange:
         """Dismiss (or mark done) a reminder. A never-expiring key's review comes
         back after the review period; a done 'switch' retires the old key (a v2 key, which
-        works until it is revoked, gets a 'revoke' reminder instead)."""
+        works until it is revoked, gets a 'revoke' reminder instead). Returns what changed,
+        for :meth:`undo`."""
         now = self.now()
+        what = "done" if state is ReminderState.DONE else "dismiss"
+        before = self._saved(reminder)
         if reminder.kind is ReminderKind.REVIEW:
             self.store.set_reminder(reminder.id, ReminderState.PENDING, now=now,  # type: ignore[arg-type]
                                     due_at=now + REVIEW_EVERY)
             self.store.log(reminder.key_id, f"review {state.value}", now=now,
                            detail=f"next review in {REVIEW_EVERY // DAY} days")
-            return
+            return ReminderChange(what, before)
         self.store.set_reminder(reminder.id, state, now=now)  # type: ignore[arg-type]
         if reminder.kind is ReminderKind.SWITCH and state is ReminderState.DONE:
             record = self.store.get(reminder.key_id)
             if record.lifecycle is Lifecycle.PREVIOUS and record.key_id is not None and record.revoked_at is None:
                 # A v2 key still works until it is revoked: switching is half the job.
+                had = [r for r in self.store.reminders(key_id=record.id, open_only=False)
+                       if r.kind is ReminderKind.REVOKE]
                 self.store.add_reminder(record.id, ReminderKind.REVOKE, now, now=now)  # type: ignore[arg-type]
+                if had:
+                    return ReminderChange(what, before, also=tuple(had))
+                made = [r.id for r in self.store.reminders(key_id=record.id, open_only=False)
+                        if r.kind is ReminderKind.REVOKE and r.id is not None]
+                return ReminderChange(what, before, added=tuple(made))
             elif record.lifecycle is Lifecycle.PREVIOUS:
+                closing = [r for r in self.store.reminders(key_id=record.id) if r.id != reminder.id]
                 self.store.update(record.id, now=now, action="retired",  # type: ignore[arg-type]
                                   detail="consumers switched (confirmed)", lifecycle=Lifecycle.RETIRED)
                 self._close_reminders(record.id)  # type: ignore[arg-type]
+                return ReminderChange(what, before, also=tuple(closing), record=record)
+        return ReminderChange(what, before)
+
+    def undo(self, change: ReminderChange) -> str:
+        """Put back what a snooze, dismiss or done changed: the reminder as it was, a key that
+        a done switch retired (and its other reminders), a revoke reminder it added. Returns
+        where the reminder stands now, as a sentence's end ("is due again")."""
+        now = self.now()
+        before = change.before
+        if change.record is not None:
+            record = change.record
+            self.store.update(record.id, now=now, action="restored",  # type: ignore[arg-type]
+                              detail=f"undo: its {before.kind.value} reminder is open again",
+                              lifecycle=record.lifecycle)
+        self.store.restore_reminders([before, *change.also], now=now, remove=change.added,
+                                     why=f"undo of {change.what}")
+        state = before.effective_state(now)
+        if state is ReminderState.DUE:
+            where = "is due again"
+        elif state is ReminderState.SNOOZED:
+            where = f"is snoozed again, until {local_time(before.when())}"
+        else:
+            where = f"is upcoming again, due {local_time(before.when())}"
+        if change.record is not None:
+            where += f", and {change.record.name!r} is no longer retired"
+        return where

@@ -149,6 +149,29 @@ class Reminders(Database):
             detail = row[1] + (f" until {snoozed_until}" if snoozed_until else "")
             add_event(conn, row[0], name[0] if name else "?", now, f"reminder {state.value}", detail)
 
+    def reminder(self, reminder_id: int) -> Reminder | None:
+        """One reminder, whatever its state (None: gone)."""
+        rows = self._read(_SELECT + " WHERE r.id = ?", (reminder_id,))
+        return _to_reminder(rows[0]) if rows else None
+
+    def restore_reminders(self, saved: list[Reminder], *, now: int, remove: tuple[int, ...] = (),
+                          why: str = "undone") -> None:
+        """Put reminders back exactly as they were (state, due time, snooze, whether notified)
+        and delete the reminders ``remove`` (ones a change made), in one transaction: an undo."""
+        with self._write() as conn:
+            for r in saved:
+                row = conn.execute("SELECT k.name FROM reminders r JOIN keys k ON k.id = r.key_id WHERE r.id = ?",
+                                   (r.id,)).fetchone()
+                if row is None:
+                    raise StoreError(f"the {r.kind.value} reminder of {r.key_name!r} no longer exists (its key "
+                                     "was deleted?): nothing to undo")
+                conn.execute("UPDATE reminders SET state = ?, due_at = ?, snoozed_until = ?, notified_at = ?, "
+                             "updated_at = ? WHERE id = ?",
+                             (r.state.value, r.due_at, r.snoozed_until, r.notified_at, now, r.id))
+                add_event(conn, r.key_id, row[0], now, "reminder restored", f"{r.kind.value}: {why}")
+            for rid in remove:
+                conn.execute("DELETE FROM reminders WHERE id = ?", (rid,))
+
     def claim_notifications(self, now: int) -> list[Reminder]:
         """Due reminders not yet notified, marked notified in the same transaction
         (so two `notify` runs at once never send one reminder twice)."""
