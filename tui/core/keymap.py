@@ -62,7 +62,9 @@ SECTIONS: tuple[tuple[str, tuple[tuple[tuple[str, ...], str], ...]], ...] = (
     ("Wizard", (
         (("wizard.next", "wizard.enter"), "next step"),
         (("wizard.back",), "previous step"),
-        (("wizard.cancel",), "back a step; leaves from the first (asks first when work would be lost)"),
+        (("wizard.escape_back",), "back a step (where there is one)"),
+        (("wizard.cancel",), "leave from the first step (asks first when work would be lost)"),
+        (("wizard.close",), "close once the key is made (asks first if it is not stored)"),
         (("wizard.no_quit",), "(q does not quit from inside the wizard)"),
     )),
     ("Dialogs", (

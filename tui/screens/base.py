@@ -263,9 +263,12 @@ class KeysScreen(KeysBase[T], Generic[T]):
     """A full screen of the app."""
 
 
-class KeysModal(KeysBase[T], ModalScreen[T], Generic[T]):
+class KeysModal(ModalScreen[T], KeysBase[T], Generic[T]):
     """A dialog of the app. It has its own footer: the keys shown are those of the dialog and
-    of what has the focus in it, not the dashboard's behind it."""
+    of what has the focus in it, not the dashboard's behind it.
+
+    ModalScreen comes first: Textual matches CSS types along the first bases only, so this
+    order gives every dialog ModalScreen's rules (centred, over the dimmed dashboard)."""
 
     def on_mount(self) -> None:
         from ..widgets.footer import KeysFooter
