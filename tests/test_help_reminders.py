@@ -9,6 +9,7 @@ import importlib
 import io
 import json
 import pkgutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -539,3 +540,29 @@ async def test_no_reminders_toast_over_a_screen_already_open(keeper: Keeper):
         await settle(pilot)
         assert app.reminders_due == 1
         assert not any("reminder due" in t for t in toasts(app))
+
+
+async def test_start_up_checks_run_even_when_a_screen_covers_the_dashboard_at_once(keeper: Keeper):
+    """The rows arrive and, before the dashboard paints them, the user has opened the help: the
+    reminders count, the upkeep and the keyring probe do not wait for the user to come back
+    (they were queued on the dashboard's next refresh, which a covered screen never has)."""
+    from tui.services.vault import Health
+
+    seed(keeper, "due soon", issued=NOW - 20 * DAY, expires=NOW + 10 * DAY)
+    keeper.vault.status = replace(keeper.vault.status, health=Health.UNCHECKED)
+
+    class Quick(MomentoKeysApp):
+        CSS_PATH = str(Path(tui.__file__).parent / "app.tcss")  # (a subclass's path is read beside its file)
+
+        def on_records_loaded(self, message) -> None:
+            super().on_records_loaded(message)
+            if self.screen is self.dashboard:
+                self.push_screen(HelpScreen())  # in the same turn: before the dashboard refreshes
+
+    app = Quick(keeper, tick=False, watch_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert app.reminders_due == 1
+        assert keeper.vault.status.health is not Health.UNCHECKED
