@@ -6,6 +6,7 @@ tags, notes and the lifecycle when there is room, sorting by a click on a column
 from __future__ import annotations
 
 import io
+import json
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 
@@ -31,9 +32,8 @@ from tui.widgets.key_table import (
     NAME_MIN,
     NOTES,
     Column,
-    _fit,
-    KeyTable,
     KeyTableHeader,
+    _fit,
     layout,
 )
 from tui.widgets.summary import Part, SummaryLine
@@ -115,7 +115,7 @@ def test_columns_give_way_by_priority_and_the_name_keeps_a_useful_width():
         assert chosen <= previous or previous == 0 or width == 30  # a wider table never shows fewer columns
         previous = chosen
         x = 0
-        for col, at, w in columns:                               # no overlap, the gap between columns
+        for _col, at, w in columns:                              # no overlap, the gap between columns
             assert at == x and w > 0
             x = at + w + GAP
         name = dict((c.key, w) for c, _, w in columns)["name"]
@@ -225,6 +225,10 @@ def test_the_roster_keeps_tags_and_notes_as_one_safe_line():
     # One line, nothing a terminal would obey: the newline folded, the escapes gone.
     assert notes["orders-api prod"].startswith("prod · k8s secret orders/momento line two")
     assert all(ch.isprintable() for text in notes.values() for ch in text)
+    # Read in chunks (as the store reads them), each row still finds its own text.
+    search_rows = [(r.id, r.provider, r.notes, json.dumps(r.tags)) for r in records]
+    assert roster.add_search_text([search_rows[n:n + 2] for n in range(0, len(search_rows), 2)])
+    assert {roster.name(i): roster.notes(i) for i in range(len(roster))} == notes
     # Long notes are cut to what a column can show.
     long = replace(records[0], id=99, notes="x" * 1000, tags=[])
     assert len(Roster.of([long], Thresholds()).notes(0)) == 120

@@ -13,6 +13,7 @@ from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.fuzzy import Matcher
 
 from .core.roster import Roster
@@ -29,13 +30,7 @@ class PaletteHost(Protocol):
     def action_open_detail(self, record_id: int) -> None: ...
 
     @property
-    def dashboard(self) -> SortHost: ...
-
-
-class SortHost(Protocol):
-    """The dashboard, for the palette's commands that act on its table."""
-
-    def action_reverse_sort(self) -> None: ...
+    def dashboard(self) -> DOMNode: ...  # (its actions: DASHBOARD_COMMANDS)
 
 KEY_HITS = 40  # keys offered for one query (the filter, `/`, lists them all)
 KEY_SCORED = 500  # names scored for one query: a fuzzy match costs microseconds each
@@ -92,7 +87,8 @@ class KeysCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app, dashboard = self.app, self.keys_app.dashboard
-        commands = [(title, help_text, partial(app.run_action, action)) for title, help_text, action in COMMANDS]
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            (title, help_text, partial(app.run_action, action)) for title, help_text, action in COMMANDS]
         commands += [(title, help_text, partial(app.run_action, action, dashboard))
                      for title, help_text, action in DASHBOARD_COMMANDS]
         if not self.keys_app.readonly:

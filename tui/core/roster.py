@@ -13,7 +13,8 @@ status, kind, type, region, lifecycle) is a permutation of row indices
 (`array('l')`), and so is the filtered view.
 
 What the table shows of a key's tags and notes (where the key is used) comes
-with the filter's text, after the rows are on screen: one UTF-8 byte string,
+with the filter's text, after the rows are on screen: one string per chunk of
+rows (so a wide character makes only its chunk's string wider per character),
 each row's part cut to what a column can show (`notes`).
 
 Status bands come from the precomputed instants (`status`), so they agree
@@ -109,30 +110,24 @@ def _tags_shown(tags: str) -> str:
     return tags[2:-2].replace('", "', ", ").replace('","', ", ")  # (a quote inside a tag is escaped: above)
 
 
-def _notes_shown(notes: str | None, tags: str) -> str:
-    """A key's tags, then its notes: "eu, prod · k8s secret orders/momento"."""
-    shown = _tags_shown(tags)
-    if notes:
-        shown = f"{shown} · {notes}" if shown else notes
-    return shown
-
-
 def _one_safe_line(text: str) -> str:
     """Text as one line a terminal shows as it is: escapes and controls gone, whitespace folded."""
     return " ".join(_UNSAFE.sub(" ", terminal_safe(text)).split())
 
 
-def _notes_chunk(notes: Sequence[str | None], tags: Sequence[str]) -> tuple[bytes, Iterable[int]]:
-    """Rows' tags and notes as the table shows them: one UTF-8 string, and each row's bytes."""
-    texts = [_notes_shown(o, g) for o, g in zip(notes, tags)]
-    if _UNSAFE.search(blob := "".join(texts)):  # (rare: one search of the chunk, not one per row)
+def _notes_chunk(notes: Sequence[str | None], tags: Sequence[str]) -> list[str]:
+    """Rows' tags and notes as the table shows them. (The common case is done a chunk at a
+    time where it can: tags as json.dumps writes them, printable text.)"""
+    if "\\" in "".join(tags):  # an escaped character in some tag: decode those rows
+        shown_tags = [_tags_shown(g) for g in tags]
+    else:
+        shown_tags = [g[2:-2].replace('", "', ", ").replace('","', ", ") if len(g) > 2 else "" for g in tags]
+    texts = [(f"{t} · {o}" if o else t) if t else (o or "") for t, o in zip(shown_tags, notes)]
+    if not "".join(texts).isprintable():  # (rare: a control character, an escape, a line separator)
         texts = [_one_safe_line(t) for t in texts]
-    if len(blob) > NOTES_KEPT:
+    if texts and max(map(len, texts)) > NOTES_KEPT:
         texts = [t[:NOTES_KEPT] for t in texts]
-    blob = "".join(texts)
-    if blob.isascii():
-        return blob.encode(), map(len, texts)
-    return blob.encode(), [len(t.encode()) for t in texts]
+    return texts
 
 
 class Roster:
@@ -165,9 +160,10 @@ class Roster:
         self._name_end = array("l")
         self._hay_end = array("l")
         self._hay: str | None = None
-        # Tags and notes as the table shows them (see `notes`): UTF-8, so a wide character
-        # costs its own bytes, not four bytes for every character of every key.
-        self._notes = b""
+        # Tags and notes as the table shows them (see `notes`): a string per chunk of rows,
+        # the first row of each, and where each row's text ends in its chunk's string.
+        self._notes: list[str] = []
+        self._notes_rows = array("l")
         self._notes_end = array("I")
         names: list[str] = []  # one joined string per chunk: the rows' own strings are freed as we go
         name_end = 0
@@ -242,9 +238,9 @@ class Roster:
         hay: list[str] = []
         ends = array("l")
         end = 0
-        shown: list[bytes] = []
+        shown: list[str] = []
+        shown_rows = array("l")
         shown_ends = array("I")
-        shown_end = 0
         for chunk in chunks:
             if not chunk:
                 continue
@@ -264,14 +260,14 @@ class Roster:
             hay.append(lowered)
             ends.extend(_ends(map(len, texts), end))
             end = ends[-1] if ends else 0
-            shown_bytes, lengths = _notes_chunk(notes, tags)
-            shown.append(shown_bytes)
-            shown_ends.extend(_ends(lengths, shown_end))
-            shown_end = shown_ends[-1] if shown_ends else 0
+            notes_texts = _notes_chunk(notes, tags)
+            shown.append("".join(notes_texts))
+            shown_rows.append(start)
+            shown_ends.extend(_ends(map(len, notes_texts), 0))
         if ids != self.ids:
             return False
         self._hay, self._hay_end = "".join(hay), ends
-        self._notes, self._notes_end = b"".join(shown), shown_ends
+        self._notes, self._notes_rows, self._notes_end = shown, shown_rows, shown_ends
         return True
 
     @property
@@ -335,7 +331,9 @@ class Roster:
         ends = self._notes_end
         if i >= len(ends):
             return ""
-        return self._notes[ends[i - 1] if i else 0: ends[i]].decode()
+        piece = bisect_right(self._notes_rows, i) - 1
+        first = self._notes_rows[piece]
+        return self._notes[piece][ends[i - 1] if i > first else 0: ends[i]]
 
     def type_text(self, i: int) -> str:
         """The TYPE column: a v2 key's role ("role: Operator"), else its key type."""

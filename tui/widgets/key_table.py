@@ -71,7 +71,14 @@ COLUMNS = (LEFT, STATUS, NAME, LIFECYCLE, KIND, TYPE, REGION, EXPIRES, NOTES)
 
 
 def _without(columns: tuple[Column, ...], drop: Column, instead: Column | None = None) -> tuple[Column, ...]:
-    return tuple(instead if c is drop else c for c in columns if c is not drop or instead is not None)
+    """`columns` without `drop`, or with `instead` in its place."""
+    out = []
+    for c in columns:
+        if c is not drop:
+            out.append(c)
+        elif instead is not None:
+            out.append(instead)
+    return tuple(out)
 
 
 # What a table of a given width shows: the first of these whose name gets its width.
