@@ -30,7 +30,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from operator import is_not
 
 from .model import KeyRecord, KeyType, Kind, Lifecycle, Status, Thresholds
@@ -249,8 +249,10 @@ class Roster:
             ids.extend(chunk_ids)
             if ids[start:] != self.ids[start:len(ids)]:
                 return False
-            # Each row's text ends with a newline, so no word spans two rows.
-            texts = [f"{self._base_text(i)} {p or ''} {o} {_tags_text(g)}\n"
+            # Each row's text ends with a newline, so no word spans two rows. (Its kind, type,
+            # region, lifecycle and role are not in it: `_enum_matches` matches those few values.)
+            name = self.name
+            texts = [f"{name(i)} {p or ''} {o} {_tags_text(g)}\n"
                      for i, p, o, g in zip(range(start, len(ids)), providers, notes, tags)]
             blob = "".join(texts)
             lowered = blob.lower()  # one call for the chunk...
@@ -431,8 +433,9 @@ class Roster:
         found: set[int] | None = None
         hay, ends = self._hay, self._hay_end
         for word in words:
-            search = re.compile(re.escape(word.lower())).search
-            rows: set[int] = set()
+            word = word.lower()
+            search = re.compile(re.escape(word)).search
+            rows = self._enum_matches(word)
             pos = 0
             while (m := search(hay, pos)) is not None:
                 i = bisect_right(ends, m.start())
@@ -442,6 +445,21 @@ class Roster:
             if not found:
                 break
         return found
+
+    def _enum_matches(self, word: str) -> set[int]:
+        """Rows whose kind, key type, lifecycle, region or role holds `word` (lower case):
+        each of these few values is matched once, not once a row (and none is in the
+        filter's text, which they would make a third longer)."""
+        n = len(self)
+        rows: set[int] = set()
+        columns: tuple[tuple[Sequence[int], Sequence[str | None]], ...] = (
+            (self.kind, [k.value for k in KINDS]), (self.key_type, [t.value for t in KEY_TYPES]),
+            (self.life, [v.value for v in LIFECYCLES]), (self.region, self.regions), (self.role, self.roles))
+        for column, values in columns:
+            codes = {c for c, v in enumerate(values) if v is not None and word in v.lower()}
+            if codes:
+                rows.update(compress(range(n), map(codes.__contains__, column)))  # (C loops)
+        return rows
 
 
 def _ranks(values: Sequence[str | None]) -> list[int]:
