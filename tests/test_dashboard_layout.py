@@ -141,6 +141,25 @@ def test_the_short_expiry_comes_before_the_region_and_kind_go():
     assert LIFECYCLE.key in order[1] and LIFECYCLE.key not in order[2]
 
 
+async def test_a_60_column_terminal_keeps_a_useful_name_and_the_expiry_date(stored: Keeper):
+    app = app_of(stored)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        lines = ["".join(cells) for cells in screen_cells(app)]
+        header = lines[app.table.region.y - 1]
+        assert header.split() == ["LEFT", "▲", "STATUS", "NAME", "EXPIRES", "▲"]
+        name = column(app, "name")
+        assert name[2] >= 20
+        row = next(line for line in lines if "orders-api prod (ol" in line)
+        assert "orders-api prod (ol…" in row and "2027-01-17" in row and "08:00" not in row
+        assert "LEFT ▲" in header and header.index("NAME") == name[1]   # the title over its column
+        await pilot.resize_terminal(200, 30)                            # and back: every column again
+        await pilot.pause()
+        assert [c.key for c, _, _ in app.table._columns()] == [c.key for c in LAYOUTS[0]]
+
+
 # ---- wide characters line up, in the table and in `list` ----------------------------------------
 
 @pytest.mark.parametrize("size", [(60, 20), (120, 30), (200, 30)])
