@@ -13,6 +13,7 @@ from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.fuzzy import Matcher
 
 from .core.roster import Roster
@@ -28,6 +29,9 @@ class PaletteHost(Protocol):
 
     def action_open_detail(self, record_id: int) -> None: ...
 
+    @property
+    def dashboard(self) -> DOMNode: ...  # (its actions: DASHBOARD_COMMANDS)
+
 KEY_HITS = 40  # keys offered for one query (the filter, `/`, lists them all)
 KEY_SCORED = 500  # names scored for one query: a fuzzy match costs microseconds each
 
@@ -36,11 +40,19 @@ COMMANDS = [
     ("Sort by expiry", "Soonest expiry first", "sort('expiry')"),
     ("Sort by status", "Worst status first", "sort('status')"),
     ("Sort by name", "Alphabetical", "sort('name')"),
+    ("Sort by kind", "v1, v2, disposable; soonest expiry first within each", "sort('kind')"),
+    ("Sort by type or role", "Key type, or a v2 key's role; soonest expiry first within each", "sort('type')"),
+    ("Sort by region", "Alphabetical, unknown last; soonest expiry first within each", "sort('region')"),
+    ("Sort by lifecycle", "Active, previous (replaced by a rotation), retired", "sort('lifecycle')"),
     ("Show details of the selected key", "Metadata, permissions, events, secret", "open_selected"),
     ("Reminders", "Due first: snooze, dismiss, open the key, rotate", "reminders"),
     ("Timeline", "Expiries and reminders over the next 90 days, week by week", "timeline"),
     ("Help", "Keys, status bands and CLI exit codes", "help"),
     ("Reload keys", "Read the database again", "reload"),
+]
+# Run on the dashboard (the others run on the app).
+DASHBOARD_COMMANDS = [
+    ("Reverse the sort order", "Latest expiry, best status, Z to A… first (and back)", "reverse_sort"),
 ]
 WRITE_COMMANDS = [
     ("Generate a new key (wizard)", "Fine-grained key or short-lived token, step by step", "new_key"),
@@ -73,22 +85,27 @@ class KeysCommands(Provider):
     def keys_app(self) -> PaletteHost:
         return cast(PaletteHost, self.app)
 
-    def _commands(self) -> list[tuple[str, str, str]]:
-        return COMMANDS if self.keys_app.readonly else COMMANDS + WRITE_COMMANDS
-
-    def _run(self, action: str) -> Callable[[], object]:
-        return partial(self.app.run_action, action)
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app, dashboard = self.app, self.keys_app.dashboard
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            (title, help_text, partial(app.run_action, action)) for title, help_text, action in COMMANDS]
+        commands += [(title, help_text, partial(app.run_action, action, dashboard))
+                     for title, help_text, action in DASHBOARD_COMMANDS]
+        if not self.keys_app.readonly:
+            commands += [(title, help_text, partial(app.run_action, action))
+                         for title, help_text, action in WRITE_COMMANDS]
+        return commands
 
     async def discover(self) -> Hits:
-        for title, help_text, action in self._commands():
-            yield DiscoveryHit(title, self._run(action), help=help_text)
+        for title, help_text, run in self._commands():
+            yield DiscoveryHit(title, run, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, action in self._commands():
+        for title, help_text, run in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, highlight(matcher, title), self._run(action), text=title, help=help_text)
+                yield Hit(score, highlight(matcher, title), run, text=title, help=help_text)
         for score, name, record_id in self._keys(query, matcher):
             yield Hit(score, highlight(matcher, name), partial(self.keys_app.action_open_detail, record_id),
                       text=name, help="Open this key's details")

@@ -9,8 +9,13 @@ those in typed arrays and two joined strings, about 150 bytes a key, and
 hands out a small `RosterRow` for the few rows on screen.
 
 Rows are kept in the order the store gave them; each sort (expiry, name,
-status) is a permutation of row indices (`array('l')`), and so is the
-filtered view.
+status, kind, type, region, lifecycle) is a permutation of row indices
+(`array('l')`), and so is the filtered view.
+
+What the table shows of a key's tags and notes (where the key is used) comes
+with the filter's text, after the rows are on screen: one string per chunk of
+rows (so a wide character makes only its chunk's string wider per character),
+each row's part cut to what a column can show (`notes`).
 
 Status bands come from the precomputed instants (`status`), so they agree
 with `policy.band`, the single source of the rule; `RosterBands` counts keys
@@ -25,11 +30,12 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from operator import is_not
 
 from .model import KeyRecord, KeyType, Kind, Lifecycle, Status, Thresholds
 from .policy import SEVERITY, band_changes, with_overrides
+from .text import terminal_safe
 
 NAN = float("nan")
 
@@ -49,6 +55,12 @@ _ACTIVE = LIFECYCLES.index(Lifecycle.ACTIVE)
 
 # What a key without an expiry is: no expiry at all, or nothing tells.
 _HAS_EXPIRY, _NEVER, _UNKNOWN = 0, 1, 2
+
+# The sorts the roster gives (`Roster.order`), as the dashboard cycles them.
+SORTS = ("expiry", "status", "name", "kind", "type", "region", "lifecycle")
+NOTES_KEPT = 120  # characters of a key's tags and notes kept for the table (a column is never wider)
+# What a terminal would obey rather than show (controls, escapes, line separators, bidi overrides).
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,38 @@ def _tags_text(tags: str) -> str:
     return tags.strip("[]").replace('"', "").replace(",", " ")
 
 
+def _tags_shown(tags: str) -> str:
+    """The tags column (a JSON list of strings) as the table shows it: "eu, prod"."""
+    if len(tags) <= 2:
+        return ""
+    if "\\" in tags or not (tags.startswith('["') and tags.endswith('"]')):
+        try:
+            return ", ".join(str(t) for t in json.loads(tags))
+        except (ValueError, TypeError):
+            return tags
+    return tags[2:-2].replace('", "', ", ").replace('","', ", ")  # (a quote inside a tag is escaped: above)
+
+
+def _one_safe_line(text: str) -> str:
+    """Text as one line a terminal shows as it is: escapes and controls gone, whitespace folded."""
+    return " ".join(_UNSAFE.sub(" ", terminal_safe(text)).split())
+
+
+def _notes_chunk(notes: Sequence[str | None], tags: Sequence[str]) -> list[str]:
+    """Rows' tags and notes as the table shows them. (The common case is done a chunk at a
+    time where it can: tags as json.dumps writes them, printable text.)"""
+    if "\\" in "".join(tags):  # an escaped character in some tag: decode those rows
+        shown_tags = [_tags_shown(g) for g in tags]
+    else:
+        shown_tags = [g[2:-2].replace('", "', ", ").replace('","', ", ") if len(g) > 2 else "" for g in tags]
+    texts = [(f"{t} · {o}" if o else t) if t else (o or "") for t, o in zip(shown_tags, notes)]
+    if not "".join(texts).isprintable():  # (rare: a control character, an escape, a line separator)
+        texts = [_one_safe_line(t) for t in texts]
+    if texts and max(map(len, texts)) > NOTES_KEPT:
+        texts = [t[:NOTES_KEPT] for t in texts]
+    return texts
+
+
 class Roster:
     """The listed keys, in expiry order, as columns."""
 
@@ -116,6 +160,11 @@ class Roster:
         self._name_end = array("l")
         self._hay_end = array("l")
         self._hay: str | None = None
+        # Tags and notes as the table shows them (see `notes`): a string per chunk of rows,
+        # the first row of each, and where each row's text ends in its chunk's string.
+        self._notes: list[str] = []
+        self._notes_rows = array("l")
+        self._notes_end = array("I")
         names: list[str] = []  # one joined string per chunk: the rows' own strings are freed as we go
         name_end = 0
         default = thresholds
@@ -189,6 +238,9 @@ class Roster:
         hay: list[str] = []
         ends = array("l")
         end = 0
+        shown: list[str] = []
+        shown_rows = array("l")
+        shown_ends = array("I")
         for chunk in chunks:
             if not chunk:
                 continue
@@ -197,8 +249,10 @@ class Roster:
             ids.extend(chunk_ids)
             if ids[start:] != self.ids[start:len(ids)]:
                 return False
-            # Each row's text ends with a newline, so no word spans two rows.
-            texts = [f"{self._base_text(i)} {p or ''} {o} {_tags_text(g)}\n"
+            # Each row's text ends with a newline, so no word spans two rows. (Its kind, type,
+            # region, lifecycle and role are not in it: `_enum_matches` matches those few values.)
+            name = self.name
+            texts = [f"{name(i)} {p or ''} {o} {_tags_text(g)}\n"
                      for i, p, o, g in zip(range(start, len(ids)), providers, notes, tags)]
             blob = "".join(texts)
             lowered = blob.lower()  # one call for the chunk...
@@ -208,9 +262,14 @@ class Roster:
             hay.append(lowered)
             ends.extend(_ends(map(len, texts), end))
             end = ends[-1] if ends else 0
+            notes_texts = _notes_chunk(notes, tags)
+            shown.append("".join(notes_texts))
+            shown_rows.append(start)
+            shown_ends.extend(_ends(map(len, notes_texts), 0))
         if ids != self.ids:
             return False
         self._hay, self._hay_end = "".join(hay), ends
+        self._notes, self._notes_rows, self._notes_end = shown, shown_rows, shown_ends
         return True
 
     @property
@@ -269,6 +328,20 @@ class Roster:
     def never_expires(self, i: int) -> bool:
         return self.noexp[i] == _NEVER
 
+    def notes(self, i: int) -> str:
+        """Row `i`'s tags and notes, as the table shows them ("" until the filter's text is built)."""
+        ends = self._notes_end
+        if i >= len(ends):
+            return ""
+        piece = bisect_right(self._notes_rows, i) - 1
+        first = self._notes_rows[piece]
+        return self._notes[piece][ends[i - 1] if i > first else 0: ends[i]]
+
+    def type_text(self, i: int) -> str:
+        """The TYPE column: a v2 key's role ("role: Operator"), else its key type."""
+        role = self.roles[self.role[i]]
+        return f"role: {role}" if role is not None else KEY_TYPES[self.key_type[i]].value
+
     def role_name(self, i: int) -> str | None:
         """A v2 key's role, when known."""
         return self.roles[self.role[i]]
@@ -303,23 +376,49 @@ class Roster:
 
     # ---- many rows ------------------------------------------------------------------
     def order(self, sort: str, now: float) -> array:
-        """Row indices sorted by "expiry" (the roster's own order), "name" or "status"
-        (worst first, then soonest expiry). Name order is computed once; status order
-        depends on the instant, so it is computed each time."""
-        if sort == "expiry":
-            return self._orders["expiry"]
+        """Row indices sorted by "expiry" (the roster's own order: soonest first), "name",
+        "status" (worst first), "kind", "type" (a v2 key's role, else its key type),
+        "region" (unknown last) or "lifecycle" (active, previous, retired); keys alike
+        by the sort stay in expiry order. All but the status order are computed once;
+        the status order depends on the instant, so it is computed each time."""
+        if sort == "status":
+            severity = [-SEVERITY[s] for s in STATUSES]
+            index = {s: n for n, s in enumerate(STATUSES)}
+            status = self.status
+            return array("l", sorted(self._orders["expiry"], key=lambda i: severity[index[status(i, now)]]))
+        cached = self._orders.get(sort)
+        if cached is None:
+            cached = self._orders[sort] = self._order(sort)
+        return cached
+
+    def _order(self, sort: str) -> array:
+        n = len(self)
+        expiry = self._orders["expiry"]
         if sort == "name":
-            cached = self._orders.get(sort)
-            if cached is None:
-                ends = self._name_end
-                names = self._names
-                lower = [names[ends[i - 1] if i else 0: ends[i]].lower() for i in range(len(self))]
-                cached = self._orders[sort] = array("l", sorted(range(len(self)), key=lower.__getitem__))
-            return cached
-        severity = [-SEVERITY[s] for s in STATUSES]
-        index = {s: n for n, s in enumerate(STATUSES)}
-        status = self.status
-        return array("l", sorted(self._orders["expiry"], key=lambda i: severity[index[status(i, now)]]))
+            ends = self._name_end
+            names = self._names
+            lower = [names[ends[i - 1] if i else 0: ends[i]].lower() for i in range(n)]
+            return array("l", sorted(range(n), key=lower.__getitem__))
+        # The rest group a few distinct values: each row's rank among them, made by C
+        # loops (bytes.translate, map) where it can, then one stable sort of the expiry order.
+        if sort == "kind":
+            ranks = _ranks([k.value for k in KINDS])
+            keys: Sequence[int] = self.kind.translate(bytes(ranks) + bytes(256 - len(ranks)))
+        elif sort == "lifecycle":
+            keys = self.life  # (in their order: active, previous, retired)
+        elif sort == "region":
+            ranks = _ranks(self.regions)
+            keys = array("H", map(ranks.__getitem__, self.region))
+        elif sort == "type":
+            types = len(KEY_TYPES)
+            texts = [f"role: {role}" if role is not None else key_type.value  # (as the column shows it)
+                     for role in self.roles for key_type in KEY_TYPES]
+            ranks = _ranks(texts)
+            role, key_type = self.role, self.key_type
+            keys = array("l", [ranks[role[i] * types + key_type[i]] for i in range(n)])
+        else:
+            raise ValueError(f"no such sort: {sort}")
+        return array("l", sorted(expiry, key=keys.__getitem__))
 
     def matching(self, words: Sequence[str]) -> set[int] | None:
         """Rows whose text holds every word (case-insensitive); None for no words.
@@ -334,8 +433,9 @@ class Roster:
         found: set[int] | None = None
         hay, ends = self._hay, self._hay_end
         for word in words:
-            search = re.compile(re.escape(word.lower())).search
-            rows: set[int] = set()
+            word = word.lower()
+            search = re.compile(re.escape(word)).search
+            rows = self._enum_matches(word)
             pos = 0
             while (m := search(hay, pos)) is not None:
                 i = bisect_right(ends, m.start())
@@ -345,6 +445,30 @@ class Roster:
             if not found:
                 break
         return found
+
+    def _enum_matches(self, word: str) -> set[int]:
+        """Rows whose kind, key type, lifecycle, region or role holds `word` (lower case):
+        each of these few values is matched once, not once a row (and none is in the
+        filter's text, which they would make a third longer)."""
+        n = len(self)
+        rows: set[int] = set()
+        columns: tuple[tuple[Sequence[int], Sequence[str | None]], ...] = (
+            (self.kind, [k.value for k in KINDS]), (self.key_type, [t.value for t in KEY_TYPES]),
+            (self.life, [v.value for v in LIFECYCLES]), (self.region, self.regions), (self.role, self.roles))
+        for column, values in columns:
+            codes = {c for c, v in enumerate(values) if v is not None and word in v.lower()}
+            if codes:
+                rows.update(compress(range(n), map(codes.__contains__, column)))  # (C loops)
+        return rows
+
+
+def _ranks(values: Sequence[str | None]) -> list[int]:
+    """Each value's place in alphabetical order, case-insensitive (None last)."""
+    order = sorted(range(len(values)), key=lambda n: (values[n] is None, (values[n] or "").lower()))
+    ranks = [0] * len(values)
+    for rank, n in enumerate(order):
+        ranks[n] = rank
+    return ranks
 
 
 class RowsView(Sequence):

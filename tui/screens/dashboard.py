@@ -20,11 +20,11 @@ from textual.widgets import Header, Input, Static
 from ..core.model import Status
 from ..core.policy import GLYPHS, LABELS
 from ..core.report import local_time
-from ..core.roster import Roster, RosterBands
+from ..core.roster import SORTS, Roster, RosterBands
 from ..services.vault import Health
 from ..widgets.footer import KeysFooter
-from ..widgets.key_table import SORTS, KeyTable, KeyTableHeader
-from ..widgets.summary import SummaryLine
+from ..widgets.key_table import SORT_MARKS, KeyTable, KeyTableHeader
+from ..widgets.summary import Part, SummaryLine
 from .base import AppHost, KeysScreen
 
 EMPTY_TEXT = """[b]No Momento keys tracked yet.[/b]
@@ -39,6 +39,11 @@ From a shell:  [b]momento-keys import --name "orders-api prod" --file key.json[/
 Keys are made in the Momento console (console.gomomento.com → API keys).
 Secrets go to your OS keyring; this tool's database keeps only metadata.
 Press [b]?[/b] for help, [b]ctrl+p[/b] for all commands."""
+
+
+# How long a band's count stays on a narrow summary line (see SummaryLine): the worst longest.
+BAND_KEEP = {Status.REVOKED: 40, Status.EXPIRED: 40, Status.CRITICAL: 40, Status.WARNING: 30, Status.NEVER: 20,
+             Status.UNKNOWN: 20}
 
 
 class DashboardHost(AppHost, Protocol):
@@ -68,6 +73,7 @@ class Dashboard(KeysScreen[None]):
         Binding("d,delete", "app.delete_selected", "Delete", show=False, id="delete"),
         Binding("c", "app.copy_selected", "Copy key", show=False, id="copy"),
         Binding("s", "cycle_sort", "Sort", show=False, id="sort"),
+        Binding("o", "reverse_sort", "Reverse sort", show=False, id="sort_reverse"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
         Binding("ctrl+r", "app.reload", "Reload", show=False, id="reload"),
     ]
@@ -176,19 +182,22 @@ class Dashboard(KeysScreen[None]):
         bands, roster = host.bands, host.roster
         counted = bands.roster is roster
         total = bands.total
-        parts = [(f"{total} key{'s' if total != 1 else ''}" if counted else "counting keys…", False)]
+        # On a narrow line the band counts give way first (short, then gone), the filter's
+        # count and the sort last (see SummaryLine).
+        parts = [Part(f"{total} key{'s' if total != 1 else ''}" if counted else "counting keys…", keep=60)]
         due = host.reminders_due
         if due:
-            parts.append((f"{due} reminder{'s' if due != 1 else ''} due", True))
+            parts.append(Part(f"{due} reminder{'s' if due != 1 else ''} due", True, keep=80))
         if counted:
             for status in (Status.REVOKED, Status.EXPIRED, Status.CRITICAL, Status.WARNING, Status.NEVER,
                            Status.UNKNOWN):
-                if bands.counts.get(status):
-                    parts.append((f"{GLYPHS[status]} {bands.counts[status]} {LABELS[status].lower()}", False))
+                if count := bands.counts.get(status):
+                    parts.append(Part(f"{GLYPHS[status]} {count} {LABELS[status].lower()}", keep=BAND_KEEP[status],
+                                      short=f"{GLYPHS[status]} {count}"))
         table = self.table
         if table.filter_text:
-            parts.append((f"{len(table.order)} of {len(roster)} shown", False))
-        parts.append((f"sorted by {table.sort}", False))
+            parts.append(Part(f"{len(table.order)} of {len(roster)} shown", keep=100))
+        parts.append(Part(f"sorted by {table.sort} {SORT_MARKS[table.reverse]}", keep=90))
         if self._summary is None or not self._summary.is_attached:
             self._summary = next(iter(self.query("#summary").results(SummaryLine)), None)
         if self._summary is not None:  # (none while shutting down)
@@ -219,14 +228,28 @@ class Dashboard(KeysScreen[None]):
             box.display = False
         self.table.focus()
 
-    def set_sort(self, sort: str) -> None:
-        self.table.set_sort(sort)
+    def set_sort(self, sort: str, reverse: bool = False) -> None:
+        """Sort the table by `sort` (one of core.roster.SORTS), in its own order or reversed;
+        the cursor stays on its key."""
+        self.table.set_sort(sort, reverse)
+        self.query_one(KeyTableHeader).refresh()
         self.refresh_summary()
 
     def action_cycle_sort(self) -> None:
         table = self.table
         self.set_sort(SORTS[(SORTS.index(table.sort) + 1) % len(SORTS)])
         self.notify(f"Sorted by {table.sort}", timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        table = self.table
+        self.set_sort(table.sort, not table.reverse)
+        self.notify(f"Sorted by {table.sort}, {'reversed' if table.reverse else 'in its own order'}", timeout=2)
+
+    @on(KeyTableHeader.SortClicked)
+    def _sort_clicked(self, event: KeyTableHeader.SortClicked) -> None:
+        """A column's title: sort by it; the sort's own column again: reverse."""
+        table = self.table
+        self.set_sort(event.sort, not table.reverse if event.sort == table.sort else False)
 
     @on(KeyTable.Opened)
     def _open(self, event: KeyTable.Opened) -> None:

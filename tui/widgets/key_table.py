@@ -30,7 +30,7 @@ from ..core.clock import Clock
 from ..core.model import Status, Thresholds
 from ..core.policy import GLYPHS, countdown
 from ..core.report import local_time
-from ..core.roster import KEY_TYPES, KINDS, Roster, RosterRow, RowsView
+from ..core.roster import KINDS, Roster, RosterRow, RowsView
 
 SHORT_LABEL = {
     Status.OK: "OK",
@@ -42,7 +42,6 @@ SHORT_LABEL = {
     Status.REVOKED: "REVOKED",
 }
 
-SORTS = ("expiry", "status", "name")
 ROW_CACHE = 1024  # rows kept drawn (less their countdown): a few screens' worth, cursor and bands included
 
 
@@ -50,42 +49,72 @@ ROW_CACHE = 1024  # rows kept drawn (less their countdown): a few screens' worth
 class Column:
     key: str
     title: str
-    width: int  # 0: takes the rest
+    width: int  # 0: takes the rest (shared with the other such column)
     right: bool = False
+    sort: str | None = None  # what clicking its title sorts by
 
 
 # The countdown comes first, flush with the table's left edge: Textual sends a
 # changed region from the widget's left edge to the region's end, so a tick
 # sends (over SSH too) just the countdown cells, not the whole row.
-COLUMNS = (
-    Column("left", "LEFT", 12, right=True),
-    Column("status", "STATUS", 10),
-    Column("name", "NAME", 0),
-    Column("kind", "KIND", 10),
-    Column("type", "TYPE", 14),  # a v2 key's role here: "role: Operator"
-    Column("region", "REGION", 14),
-    Column("expires", "EXPIRES", 16),
-)
+LEFT = Column("left", "LEFT", 12, right=True, sort="expiry")
+STATUS = Column("status", "STATUS", 10, sort="status")
+NAME = Column("name", "NAME", 0, sort="name")
+LIFECYCLE = Column("lifecycle", "LIFECYCLE", 11, sort="lifecycle")  # active, previous (a rotation's old key), retired
+KIND = Column("kind", "KIND", 10, sort="kind")
+TYPE = Column("type", "TYPE", 14, sort="type")  # a v2 key's role here: "role: Operator"
+REGION = Column("region", "REGION", 14, sort="region")
+EXPIRES = Column("expires", "EXPIRES", 16, sort="expiry")
+EXPIRES_DATE = Column("expires_date", "EXPIRES", 10, sort="expiry")  # the date only: "2026-11-18"
+NOTES = Column("notes", "TAGS · NOTES", 0)  # where the key is used
+COLUMNS = (LEFT, STATUS, NAME, LIFECYCLE, KIND, TYPE, REGION, EXPIRES, NOTES)
+
+
+def _without(columns: tuple[Column, ...], drop: Column, instead: Column | None = None) -> tuple[Column, ...]:
+    """`columns` without `drop`, or with `instead` in its place."""
+    out = []
+    for c in columns:
+        if c is not drop:
+            out.append(c)
+        elif instead is not None:
+            out.append(instead)
+    return tuple(out)
+
+
+# What a table of a given width shows: the first of these whose name gets its width.
+# Columns give way by priority: tags and notes and the lifecycle only when there is
+# room, then the key type, the expiry's time of day, the region, the kind, the expiry
+# date; the countdown, the status and the name always stay.
+LAYOUTS: list[tuple[Column, ...]] = [COLUMNS]
+for _drop, _instead in ((NOTES, None), (LIFECYCLE, None), (TYPE, None), (EXPIRES, EXPIRES_DATE), (REGION, None),
+                        (KIND, None), (EXPIRES_DATE, None)):
+    LAYOUTS.append(_without(LAYOUTS[-1], _drop, _instead))
 GAP = 2
-NAME_MIN = 12
-LEFT_WIDTH = next(c.width for c in COLUMNS if c.key == "left")  # (never dropped from the layout)
+NAME_MIN = 20    # a name narrower than this, and a column gives way
+NAME_WIDE = 36   # beside tags and notes, the name keeps at least this...
+NAME_MAX = 48    # ...and at most this; the tags and notes take the rest
+NOTES_MIN = 20
+LEFT_WIDTH = LEFT.width  # (never dropped from the layout)
+SORT_MARKS = ("▲", "▼")  # the sort's own order (soonest, worst, A→Z first), and reversed
 
 
 def layout(width: int) -> list[tuple[Column, int, int]]:
-    """(column, x, width) for a table `width` cells wide. Narrow screens drop
-    the least important columns first."""
-    optional = ["type", "region", "kind", "expires"]
-    cols = list(COLUMNS)
-    while True:
-        fixed = sum(c.width for c in cols if c.width) + GAP * (len(cols) - 1) + 1
-        if width - fixed >= NAME_MIN or not optional:
+    """(column, x, width) for a table `width` cells wide (the columns' content; the
+    scrollbar's gutter, always kept, is the right margin)."""
+    for cols in LAYOUTS:
+        rest = width - sum(c.width for c in cols) - GAP * (len(cols) - 1)
+        if NOTES in cols:
+            if rest >= NAME_WIDE + NOTES_MIN:  # (`rest`: the name's and the notes' cells)
+                name = min(NAME_MAX, rest - NOTES_MIN)
+                break
+        elif rest >= NAME_MIN:
+            name = rest
             break
-        drop = optional.pop(0)
-        cols = [c for c in cols if c.key != drop]
-    name_width = max(NAME_MIN, width - fixed)
+    else:
+        name = max(NAME_MIN // 2, rest)  # too narrow even for the fewest columns: the line is cut
     out, x = [], 0  # the countdown is right-aligned: its own blanks are the margin
     for c in cols:
-        w = c.width or name_width
+        w = c.width or (name if c is NAME else rest - name)
         out.append((c, x, w))
         x += w + GAP
     return out
@@ -101,6 +130,7 @@ class _Paint:
     top: int
     cursor: int
     now: float
+    lifecycle_shown: bool  # a key not active says so in its own column, not after its name
     # When the table draws whole lines itself (see render_lines): the cells under the
     # scrollbar, and the app's line filters with the background they are given.
     gutter: Segment | None = None
@@ -133,23 +163,54 @@ def _fit(text: str, width: int, right: bool = False) -> str:
 
 
 class KeyTableHeader(Static):
-    """Column titles, laid out like the table below."""
+    """Column titles, laid out like the table below; the sort's column is marked ▲ (its
+    own order) or ▼ (reversed). Clicking a title sorts by it; again, reverses."""
 
     DEFAULT_CSS = """
     KeyTableHeader { height: 1; background: $panel; color: $foreground; text-style: bold; }
     """
 
+    class SortClicked(Message):
+        """A column's title was clicked: sort by `sort` (again: reverse)."""
+
+        def __init__(self, sort: str) -> None:
+            super().__init__()
+            self.sort = sort
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tooltip = "Click a column's title to sort by it; click it again to reverse"
+
+    def _table(self) -> KeyTable | None:
+        if self.parent is not None:
+            for table in self.parent.query(KeyTable).results(KeyTable):
+                return table
+        return None
+
+    def _layout(self) -> list[tuple[Column, int, int]]:
+        table = self._table()  # line up with the table's content, beside its scrollbar
+        width = self.size.width
+        if table is not None:
+            width = table.scrollable_content_region.width or width
+        return layout(width)
+
     def render(self) -> str:
         line = [" "] * self.size.width
-        width = self.size.width
-        if self.parent is not None:  # line up with the table's content, beside its scrollbar
-            for table in self.parent.query(KeyTable):
-                width = table.scrollable_content_region.width or width
-        for col, x, w in layout(width):
-            for i, ch in enumerate(_fit(col.title, w, col.right)):
+        table = self._table()
+        for col, x, w in self._layout():
+            title = col.title
+            if table is not None and col.sort is not None and col.sort == table.sort:
+                title = f"{title} {SORT_MARKS[table.reverse]}"
+            for i, ch in enumerate(_fit(title, w, col.right)):
                 if x + i < len(line):
                     line[x + i] = ch
         return "".join(line)
+
+    def on_click(self, event) -> None:
+        for col, x, w in self._layout():
+            if x <= event.x < x + w + GAP and col.sort is not None:
+                self.post_message(self.SortClicked(col.sort))
+                return
 
     def on_resize(self) -> None:
         self.refresh()
@@ -222,6 +283,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._base: array | None = None  # every key in the current sort, before the filter
         self.filter_text = ""
         self.sort = "expiry"
+        self.reverse = False  # the sort's order reversed (latest, best, Z→A first)
         # What each visible row shows (by its index in `order`): its band and countdown (the
         # LEFT column's cells) as of the tick that last repainted them. Lines are drawn from it, so a line drawn
         # again, for whatever reason, shows what the screen shows; only a tick moves it on.
@@ -254,8 +316,10 @@ class KeyTable(ScrollView, can_focus=True):
         self.filter_text = text
         self._apply(self.current_id)
 
-    def set_sort(self, sort: str) -> None:
+    def set_sort(self, sort: str, reverse: bool = False) -> None:
+        """Sort by `sort` (one of core.roster.SORTS), in its own order or reversed."""
         self.sort = sort
+        self.reverse = reverse
         self._apply(self.current_id, resort=True)
 
     def _apply(self, keep: int | None, *, resort: bool = False) -> None:
@@ -263,7 +327,8 @@ class KeyTable(ScrollView, can_focus=True):
         over every key, not to be paid per keystroke of the filter), then filter."""
         roster = self.roster
         if resort or self._base is None:
-            self._base = roster.order(self.sort, self.clock.now())
+            base = roster.order(self.sort, self.clock.now())
+            self._base = base[::-1] if self.reverse else base
         base = self._base
         matches = roster.matching(self.filter_text.split())
         was_empty = not self.order
@@ -398,13 +463,20 @@ class KeyTable(ScrollView, can_focus=True):
                      background: Color | None = None) -> _Paint:
         width = width or self.scrollable_content_region.width or self.size.width
         styles = self._styles()
-        drawn_for = (width, gutter, self._style_generation, filters, background)
+        # (The tags and notes come after the rows, with the filter's text: `searchable`.)
+        drawn_for = (width, gutter, self._style_generation, filters, background, self.roster.searchable)
         if self._drawn_for != drawn_for:  # what the cached rows and lines were drawn for
+            if (self._drawn_for is not None and self._drawn_for[-1] != drawn_for[-1]
+                    and any(col is NOTES for col, _, _ in self._columns(width))):
+                # The tags and notes just came: the next frame shows them on every line (after
+                # this one: a refresh asked for while Textual paints is forgotten once it has).
+                self.call_after_refresh(self.refresh)
             self._rows.clear()
             self._lines.clear()
             self._drawn_for = drawn_for
-        return _Paint(width, self._columns(width), styles, self.scroll_offset.y, self.cursor, self.clock.now(),
-                      gutter, filters, background)
+        columns = self._columns(width)
+        return _Paint(width, columns, styles, self.scroll_offset.y, self.cursor, self.clock.now(),
+                      any(col is LIFECYCLE for col, _, _ in columns), gutter, filters, background)
 
     def _plain_box(self) -> bool:
         """Nothing for Textual to draw around or over the rows: no border, padding,
@@ -523,27 +595,31 @@ class KeyTable(ScrollView, can_focus=True):
             if key == "status":
                 text, style = f"{GLYPHS[status]} {SHORT_LABEL[status]}", status_style
             elif key == "name":
-                text = roster.name(i) if active else f"{roster.name(i)} ({roster.lifecycle(i).value})"
+                text = roster.name(i)
+                if not (active or paint.lifecycle_shown):
+                    text = f"{text} ({roster.lifecycle(i).value})"
+            elif key == "lifecycle":
+                text = roster.lifecycle(i).value
             elif key == "kind":
                 text = KINDS[roster.kind[i]].value
             elif key == "type":
-                role = roster.roles[roster.role[i]]
-                if role is not None:
-                    text = f"role: {role}"
-                else:
-                    text = KEY_TYPES[roster.key_type[i]].value
-                    if text == "unknown":
-                        style = muted
+                text = roster.type_text(i)
+                if text == "unknown":
+                    style = muted
             elif key == "region":
                 text = roster.regions[roster.region[i]] or ""
                 if not text:
                     text, style = "unknown", muted
-            elif key == "expires":
+            elif key == "expires" or key == "expires_date":
                 expires = roster.expires_at(i)
                 if expires is None:
                     text, style = ("never" if roster.never_expires(i) else "unknown"), status_style
                 else:
                     text = local_time(expires)
+                    if key == "expires_date":
+                        text = text.split(" ")[0]
+            elif key == "notes":
+                text = roster.notes(i)
             else:
                 text = ""
             pieces.append((_fit(text, w, col.right), style))

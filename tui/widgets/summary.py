@@ -3,9 +3,16 @@
 With many keys some band count changes nearly every second, so this line is
 repainted often: it builds its single strip directly from a few segments
 instead of going through markup parsing and text layout each time.
+
+When the line is too narrow, parts give way by priority (`Part.keep`): first
+the least important take their short form, then they are dropped ("…" where
+they were), so what matters most (with a filter on: how many keys it shows,
+and the sort) is the last to go.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -17,6 +24,18 @@ from textual.widget import Widget
 SEPARATOR = " · "
 
 
+class Part(NamedTuple):
+    """One part of the line."""
+
+    text: str
+    bold: bool = False
+    keep: int = 0             # the higher, the longer it stays on a narrow line (ties: the last goes first)
+    short: str | None = None  # what it shows before anything is dropped for want of room
+
+
+Shown = tuple[tuple[str, bool], ...]  # what the line shows: (text, bold) parts
+
+
 class SummaryLine(Widget):
     """One line of parts joined by " · "; a part may be bold."""
 
@@ -26,33 +45,30 @@ class SummaryLine(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.parts: tuple[tuple[str, bool], ...] = ()
+        self.parts: tuple[Part, ...] = ()
+        self._fitted: dict[tuple[tuple[Part, ...], int], Shown] = {}  # the last two lines laid out
 
     @property
     def text(self) -> str:
-        return SEPARATOR.join(text for text, _ in self.parts)
+        return SEPARATOR.join(text for text, *_ in self.parts)
 
-    def _fitting(self, parts: tuple[tuple[str, bool], ...]) -> tuple[tuple[str, bool], ...]:
-        """The parts that fit the width, dropping the last ones first (the most
-        important come first); "…" says some were dropped."""
+    def _fitting(self, parts: tuple[Part, ...]) -> Shown:
+        """What of the parts fits the width: the least important (lowest `keep`) take
+        their short form first, then are dropped; "…" stands where some were dropped."""
         width = self.size.width
+        fitted = self._fitted.get((parts, width))
+        if fitted is None:
+            fitted = _fit_parts(parts, width)
+            if len(self._fitted) >= 2:
+                del self._fitted[next(iter(self._fitted))]
+            self._fitted[(parts, width)] = fitted
+        return fitted
 
-        def fits(candidate: tuple) -> bool:
-            return cell_len(" " + SEPARATOR.join(t for t, _ in candidate)) <= width
-
-        if not width or fits(parts):
-            return parts
-        for keep in range(len(parts) - 1, 0, -1):
-            candidate = (*parts[:keep], ("…", False))
-            if fits(candidate):
-                return candidate
-        return parts[:1]
-
-    def set_parts(self, parts: list[tuple[str, bool]]) -> None:
-        """Show these (text, bold) parts. Repaints only up to the last character that
-        changed: Textual sends a changed region from the widget's left edge, so a
+    def set_parts(self, parts: list[Part] | list[tuple[str, bool]]) -> None:
+        """Show these parts (or (text, bold) pairs). Repaints only up to the last character
+        that changed: Textual sends a changed region from the widget's left edge, so a
         count that moves sends the line's start, not all of it."""
-        new = tuple(parts)
+        new = tuple(p if isinstance(p, Part) else Part(*p) for p in parts)
         if new == self.parts:
             return
         old_text = " " + SEPARATOR.join(t for t, _ in self._fitting(self.parts))
@@ -91,3 +107,36 @@ class SummaryLine(Widget):
                 plain += text
         segments.append(Segment(plain, style))
         return Strip(segments).adjust_cell_length(width, style)
+
+
+def _fit_parts(parts: tuple[Part, ...], width: int) -> Shown:
+    shown: list[tuple[str, bool] | None] = [(p.text, p.bold) for p in parts]
+
+    def line() -> Shown:  # each run of dropped parts is one "…"
+        out: list[tuple[str, bool]] = []
+        for part in shown:
+            if part is not None:
+                out.append(part)
+            elif not out or out[-1] != ("…", False):
+                out.append(("…", False))
+        return tuple(out)
+
+    def fits(candidate: Shown) -> bool:
+        return cell_len(" " + SEPARATOR.join(t for t, _ in candidate)) <= width
+
+    current = line()
+    if not width or fits(current):
+        return current
+    # The least important first; of equals, the last.
+    order = sorted(range(len(parts)), key=lambda n: (parts[n].keep, -n))
+    for n in order:
+        short = parts[n].short
+        if short is not None:
+            shown[n] = (short, parts[n].bold)
+            if fits(current := line()):
+                return current
+    for n in order[:-1]:  # (the most important part stays, cut if need be)
+        shown[n] = None
+        if fits(current := line()):
+            return current
+    return current
