@@ -51,3 +51,12 @@ def test_dashboard_filtered_and_reversed(snap_compare):
         await _settle(pilot)
 
     assert snap_compare(demo_app(), terminal_size=(120, 36), run_before=run_before)
+
+
+async def test_the_summary_counts_retired_keys_apart_and_agrees_with_the_header():
+    app = demo_app(rotated=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _settle(pilot)
+        summary = str(app.dashboard.query_one("#summary").render())
+        assert summary.startswith("10 keys + 1 retired · "), summary
+        assert app.dashboard.sub_title.startswith("11 keys · ")

@@ -347,7 +347,10 @@ class MomentoKeysApp(SecretCopying):
         if self._dashboard_up is None:
             return
         table = self.table
-        if roster is self.roster and table.filter_text:
+        if roster is not self.roster:
+            return
+        table.refresh()  # the TAGS · NOTES column, when shown, can show them now (not at the next repaint)
+        if table.filter_text:
             table.set_filter(table.filter_text)
             self.refresh_summary()
 

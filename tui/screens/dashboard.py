@@ -184,7 +184,9 @@ class Dashboard(KeysScreen[None]):
         total = bands.total
         # On a narrow line the band counts give way first (short, then gone), the filter's
         # count and the sort last (see SummaryLine).
-        parts = [Part(f"{total} key{'s' if total != 1 else ''}" if counted else "counting keys…", keep=60)]
+        retired = len(roster) - total  # (the header counts every listed key; retired ones are in no band)
+        counts = f"{total} key{'s' if total != 1 else ''}" + (f" + {retired} retired" if retired > 0 else "")
+        parts = [Part(counts if counted else "counting keys…", keep=60)]
         due = host.reminders_due
         if due:
             parts.append(Part(f"{due} reminder{'s' if due != 1 else ''} due", True, keep=80))
