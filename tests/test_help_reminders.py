@@ -9,7 +9,6 @@ import importlib
 import io
 import json
 import pkgutil
-import threading
 from dataclasses import replace
 from pathlib import Path
 
