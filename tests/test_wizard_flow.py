@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 from textual.widgets import Button, Checkbox, ContentSwitcher, Input, Select
 
-from tests import test_wizard
 from tests.fake_account import OPERATOR, FakeAccount
 from tests.fake_momento import FakeMomento
 from tests.test_wizard import at, error_text, make_app, open_wizard, pick, settle, track_superuser
@@ -31,8 +30,6 @@ from tui.screens.wizard.steps import (
 from tui.services.account import ENV_ACCOUNT_API
 from tui.services.keeper import Keeper
 
-real_clock = test_wizard.real_clock  # the fixtures of the wizard's other tests
-wkeeper = test_wizard.wkeeper
 DAY = 86400
 SIZE = (120, 36)
 CELL = "cell-4-us-west-2-1.prod.a.momentohq.com"

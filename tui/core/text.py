@@ -13,7 +13,7 @@ _OPAQUE_TOKEN = re.compile(r"[A-Za-z0-9_+/=-]{32,}")
 # C0/C1 controls and DEL, and the escape sequences they start (CSI, OSC, DCS... up to their end).
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|.)?"
                       r"|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*[\x07\x9c]?")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # and bidi overrides
 
 
 def shell_quote(text: str) -> str:
@@ -60,7 +60,8 @@ def shown(value: str, limit: int = 60) -> str:
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` without escape sequences or control characters (tabs and newlines stay)."""
+    """``text`` without escape sequences, control characters or bidi overrides (tabs and
+    newlines stay): what may reach a terminal from anything a user or a server wrote."""
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
@@ -73,3 +74,9 @@ def first_invisible(text: str) -> str | None:
 def normalize_name(name: str) -> str:
     """A key's name as it is stored and compared: NFC, whitespace runs folded to one space."""
     return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def user_text(text: str) -> str:
+    """A free-text field a user or a server gave (notes, a tag, a description), as it is kept:
+    terminal-safe, on one line (tabs and newlines become spaces), trimmed."""
+    return " ".join(terminal_safe(text).split()) if text else ""

@@ -18,6 +18,7 @@ from ..core.model import Event, KeyRecord, Kind, Lifecycle, Status
 from ..core.policy import GLYPHS, LABELS, countdown, status_of, thresholds_for
 from ..core.reminders import Reminder
 from ..core.report import iso_utc, local_time
+from ..core.text import terminal_safe
 from ..widgets.footer import KeysFooter
 from .base import KeysScreen, safe_work
 
@@ -37,12 +38,14 @@ def _hosts(endpoint: str | None) -> list[tuple[str, str]]:
 
 
 def _kv(rows: list[tuple[str, str]]) -> Content:
-    """Label and value lines, labels dimmed and aligned; values are text, never markup."""
+    """Label and value lines, labels dimmed and aligned; values are text, never markup, and
+    never reach the terminal as escape sequences (notes kept by an older version, an
+    account's descriptions)."""
     width = max((cell_len(k) for k, _ in rows), default=0)
     parts: list[str | tuple[str, str]] = []
     for n, (k, v) in enumerate(rows):
         parts += ["\n"] if n else []
-        parts += [(" " * (width - cell_len(k)) + k, "dim"), "  ", v]
+        parts += [(" " * (width - cell_len(k)) + k, "dim"), "  ", terminal_safe(v)]
     return Content.assemble(*parts)
 
 

@@ -12,7 +12,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ..core.keys import KeyFormatError, normalise_endpoint, region_of
 from ..core.model import KeyRecord, KeyType
 from ..core.policy import DurationError, countdown, parse_duration
-from ..services.keeper import KeeperError, carries_endpoint, parse_tags, validate_name
+from ..core.text import user_text
+from ..services.keeper import KeeperError, carries_endpoint, clean_tags, parse_tags, validate_name
 from ..widgets.dialog import DialogBox, DialogButtons
 from .base import KEY_TYPES, KeysModal, safe_work
 
@@ -35,9 +36,9 @@ class EditScreen(KeysModal[KeyRecord | None]):
                 yield Label("Name")
                 yield Input(value=r.name, id="name", compact=True)
                 yield Label("Used where")
-                yield Input(value=r.notes, placeholder="notes: where this key is deployed", id="notes", compact=True)
+                yield Input(value=user_text(r.notes), placeholder="notes: where this key is deployed", id="notes", compact=True)
                 yield Label("Tags")
-                yield Input(value=", ".join(r.tags), placeholder="prod, orders", id="tags", compact=True)
+                yield Input(value=", ".join(clean_tags(r.tags)), placeholder="prod, orders", id="tags", compact=True)
                 yield Label("Key type")
                 yield Select(KEY_TYPES, value=r.key_type.value, allow_blank=False, id="type", compact=True)
                 yield Label("Endpoint")

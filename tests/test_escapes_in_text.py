@@ -1,0 +1,63 @@
+"""Free text (notes, tags, an account's descriptions) never reaches the terminal as escape
+sequences: kept clean when written, shown clean when older data or a server holds some."""
+
+from __future__ import annotations
+
+import pytest
+from textual.geometry import Region
+
+from tests.test_snapshots import _settle, demo_app
+from tui.core.text import user_text
+
+HOSTILE = "evil\x1b[2J\x1b]0;pwned\x07\x9b31m\u202etail\nnext"
+CONTROL = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def test_user_text_keeps_the_words_and_drops_what_moves_the_terminal():
+    cleaned = user_text(HOSTILE)
+    assert not any(c in cleaned for c in CONTROL) and "\n" not in cleaned
+    assert cleaned.startswith("evil") and "tail" in cleaned and cleaned.endswith("next")
+
+
+def test_notes_and_tags_are_kept_clean(keeper, fake_momento):
+    from tests.test_wizard import track_superuser
+
+    track_superuser(keeper, fake_momento)
+    record = keeper.store.find("ops super")
+    edited = keeper.edit(record, notes=HOSTILE, tags=["a\x1b[5mb", "c d", "a\x1b[5mb"])
+    assert not any(c in edited.notes for c in CONTROL)
+    assert edited.tags == ["ab", "c", "d"]
+
+
+def rendered_controls(screen) -> list[tuple[str, str]]:
+    """Every rendered segment of the screen's widgets that holds a control character."""
+    found = []
+    for widget in screen.walk_children(with_self=False):
+        try:
+            lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+        except Exception:  # (containers without lines of their own)
+            continue
+        for strip in lines:
+            for segment in strip:
+                if any(c in segment.text for c in CONTROL):
+                    found.append((type(widget).__name__, segment.text))
+    return found
+
+
+@pytest.mark.parametrize("where", ["dashboard", "detail", "edit"])
+async def test_older_data_with_escapes_is_shown_clean(where: str):
+    app = demo_app()
+    keeper = app.services.keeper
+    record = keeper.store.find("checkout prod")
+    # As an older version (or a hand-edited database) may have kept them: past the keeper.
+    keeper.store.update(record.id, now=0, action="edited", detail="test", notes=HOSTILE, tags=["t\x1b[5mx"],
+                        description="from the account\x1b]0;title\x07")
+    async with app.run_test(size=(200, 40)) as pilot:
+        await _settle(pilot)
+        if where != "dashboard":
+            await pilot.press("down", "down", "down", "enter" if where == "detail" else "e")
+            await _settle(pilot)
+        assert not rendered_controls(app.screen), rendered_controls(app.screen)
+        if where == "detail":
+            text = " ".join(str(w.render()) for w in app.screen.query(".kv"))
+            assert "evil" in text and "tail" in text  # the words are still there
