@@ -47,8 +47,8 @@ def empty_app() -> MomentoKeysApp:
     return build_app(keeper, tick=False, watch_interval=0)
 
 
-async def shoot(app: MomentoKeysApp, name: str, steps=None) -> Path:
-    async with app.run_test(size=SIZE) as pilot:
+async def shoot(app: MomentoKeysApp, name: str, steps=None, size: tuple[int, int] = SIZE) -> Path:
+    async with app.run_test(size=size) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -171,6 +171,10 @@ async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await shoot(demo_app(), "dashboard")
     await shoot(empty_app(), "dashboard-empty")
+    from tests.test_snapshots_dashboard import demo_app as rotated_demo_app
+
+    await shoot(rotated_demo_app(rotated=True), "dashboard-wide", size=(200, 50))  # lifecycle, tags and notes
+    await shoot(demo_app(), "dashboard-narrow", size=(60, 20))
     await shoot(demo_app(), "detail", detail)
     await shoot(demo_app(), "filter", filtered)
     await shoot(demo_app(), "import", import_dialog)

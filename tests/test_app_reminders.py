@@ -98,6 +98,8 @@ async def test_rotate_from_the_dashboard(live_keeper: Keeper, fake_momento: Fake
         await settle(pilot)
         body = str(dialog.query_one("#rotate-body", Static).render())
         assert "Rotated 'orders'" in body, body
+        # In words: the new key works (not verify's jargon, "stored and restricted").
+        assert "the new key is stored and works" in body and "restricted" not in body, body
         await pilot.press("escape")
         await settle(pilot)
         names = [r.name for r in app.table.rows]

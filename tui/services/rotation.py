@@ -90,9 +90,16 @@ class RotationOutcome:
             return (f"Rotated {self.new.name!r}: the new key is stored (role {self.new.role_name or self.new.role_id}, "
                     f"expires {local_time(self.new.expires_at, never='never')}). The old key keeps working until it "
                     f"is revoked (or {grace}): switch its consumers, then revoke it.")
-        return (f"Rotated {self.new.name!r}: the new key is stored and {self.verify} "
+        return (f"Rotated {self.new.name!r}: the new key is stored{VERIFIED.get(self.verify, '')} "
                 f"(expires {local_time(self.new.expires_at, never='never')}). The old key keeps working until "
                 f"{grace}: switch its consumers before then.")
+
+
+# What Momento's check of the new key said, in words (`restricted` is verify's word for a key
+# that works but may not list caches: a fine-grained key, as it should be).
+VERIFIED = {"valid": " and works", "restricted": " and works (Momento accepted it)",
+            "invalid": ", but Momento REFUSED it: check it before switching",
+            "unknown": " (Momento could not be asked whether it works)"}
 
 
 def refresh_blocker(record: KeyRecord, now: float) -> str | None:
