@@ -210,3 +210,25 @@ async def test_the_detail_view_shows_no_internal_names():
         assert "came from  the console's Download JSON" in text
         for internal in ("console_json", "jwt_no_exp", "valid_until", "left left"):
             assert internal not in text, internal
+
+
+@pytest.mark.parametrize("opens", ["d", "R", "e", "i"])
+async def test_q_never_quits_from_a_dialog_and_focus_is_on_something_visible(opens: str):
+    from tests.test_snapshots import _settle, demo_app
+    from tui.screens.base import KeysModal
+    from tui.widgets.confirm import ConfirmScreen
+
+    app = demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _settle(pilot)
+        await pilot.press(opens)  # on "leaderboard prod": expired, so rotated by hand
+        await _settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, (KeysModal, ConfirmScreen))
+        focused = app.focused
+        assert focused is not None and focused.display and focused.region.area > 0, focused
+        if opens == "R":
+            assert focused.id == "manual-wizard"  # the next step, not a hidden field
+        await pilot.press("q")
+        await _settle(pilot)
+        assert app.is_running and app.screen is dialog

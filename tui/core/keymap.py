@@ -35,7 +35,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[tuple[str, ...], str], ...]], ...] = (
         (("revoke",), "revoke the selected v2 key at Momento (asks first)"),
         (("reload",), "reload from the database (it also reloads by itself)"),
         (("help",), "this help"),
-        (("quit", "quit_ctrl"), "quit (only from the dashboard)"),
+        (("quit", "quit_ctrl"), "quit (never from a dialog or the wizard: there Esc goes back)"),
     )),
     ("Key details", (
         (("detail.reveal",), "reveal the key for 20 s"),

@@ -51,6 +51,7 @@ def save_folder() -> Path:
 
 class RotateScreen(KeysModal[Choice | None]):
     BINDINGS = [Binding("escape", "close", "Close", id="rotate.close")]
+    AUTO_FOCUS = None  # on_mount focuses the button of what to do next (Textual's pick could be a hidden field)
 
     def __init__(self, record: KeyRecord) -> None:
         super().__init__()
@@ -105,6 +106,7 @@ class RotateScreen(KeysModal[Choice | None]):
         self.query_one("#go").display = False
         wizard_ok = r.key_type is not KeyType.SUPER_USER and r.kind in (Kind.V1, Kind.DISPOSABLE)
         self.query_one("#manual-wizard").display = wizard_ok
+        self.query_one("#manual-wizard" if wizard_ok else "#manual-import", Button).focus()
         if wizard_ok:
             first = ("  1. Make a replacement with the wizard (same permissions, where known), or in the "
                      f"console ({CONSOLE_URL}).")
