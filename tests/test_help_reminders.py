@@ -565,3 +565,27 @@ async def test_start_up_checks_run_even_when_a_screen_covers_the_dashboard_at_on
         assert isinstance(app.screen, HelpScreen)
         assert app.reminders_due == 1
         assert keeper.vault.status.health is not Health.UNCHECKED
+
+
+def test_a_remap_to_something_that_is_no_key_is_reported_and_keeps_the_default(tmp_path: Path):
+    config = tmp_path / "settings.toml"
+    config.write_text('[bindings]\nfilter = "[/]"\nsort = "[@click=app.quit]"\nreload = "ctrl+r, f5"\n'
+                      'timeline = ""\n')
+    settings = load_settings(config)
+    assert dict(settings.not_keys) == {"filter": "[/]", "sort": "[@click=app.quit]", "timeline": ""}
+    assert settings.bindings == {"reload": "ctrl+r, f5"}  # only the real keys are applied
+    warnings = " ".join(settings.warnings())
+    assert "filter = '[/]' is not a key" in warnings and "its default key stays" in warnings
+
+
+async def test_a_key_that_is_no_key_leaves_the_default_working(keeper: Keeper, tmp_path: Path):
+    config = tmp_path / "settings.toml"
+    config.write_text('[bindings]\nfilter = "[/]"\n')
+    with_settings(keeper, **{f: getattr(load_settings(config), f) for f in ("bindings", "not_keys", "source")})
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert any("is not a key" in t for t in toasts(app))
+        await pilot.press("slash")
+        await settle(pilot)
+        assert app.focused is app.dashboard.query_one("#filter", Input)

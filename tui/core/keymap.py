@@ -9,6 +9,8 @@ the CLI reads it without importing Textual.
 
 from __future__ import annotations
 
+import re
+
 # (section title, rows); a row: (binding ids shown together, what they do). ``{clear_after}``
 # is filled in with the clipboard setting.
 SECTIONS: tuple[tuple[str, tuple[tuple[tuple[str, ...], str], ...]], ...] = (
@@ -76,6 +78,17 @@ SECTIONS: tuple[tuple[str, tuple[tuple[tuple[str, ...], str], ...]], ...] = (
 )
 
 BINDING_IDS: frozenset[str] = frozenset(i for _, rows in SECTIONS for ids, _ in rows for i in ids)
+
+
+_KEY = re.compile(r"(?:(?:ctrl|shift|alt|meta|super|hyper)\+)*(?:[a-z][a-z0-9_]*|[^\s,])")
+
+
+def not_keys(bindings: dict[str, str]) -> list[tuple[str, str]]:
+    """The (id, keys) of ``bindings`` whose keys are not key names (``f``, ``ctrl+f``, ``f5``,
+    ``slash``, ``left_square_bracket``; several, separated by commas): such a remap would leave
+    the action with no key at all."""
+    return [(i, keys) for i, keys in bindings.items()
+            if not keys.strip() or not all(_KEY.fullmatch(part.strip()) for part in keys.split(","))]
 
 
 def unknown_ids(ids: object) -> list[str]:

@@ -132,6 +132,9 @@ def render_help(keys: Mapping[str, list[str]], settings: Settings, *, width: int
 
         parts.append(Text("\n⚠ " + unknown_ids_message(list(settings.unknown_bindings), listing=False)
                           + ". The ids are the names after each action below.", style="bold"))
+    for binding_id, bad in settings.not_keys:
+        parts.append(Text(f"\n⚠ [bindings]: {binding_id} = {bad!r} is not a key; its default key stays.",
+                          style="bold"))
     parts += key_rows(keys, settings, wide)
     palette = grid(key_width(keys))
     palette.add_row("^p", "all commands, every key by name, and the theme (remembered for the next start)")

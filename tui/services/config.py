@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.keymap import unknown_ids
+from ..core.keymap import not_keys, unknown_ids
 from ..core.model import Thresholds
 from ..core.policy import DurationError, parse_duration
 
@@ -83,19 +83,24 @@ class Settings:
     source: Path | None = None
     theme: str | None = None                       # [ui] theme: the theme to start with
     unknown_bindings: tuple[str, ...] = ()        # ids in [bindings] that no binding has
+    not_keys: tuple[tuple[str, str], ...] = ()    # (id, keys) in [bindings] that name no key: not applied
 
     def warnings(self, *, listing: bool = True) -> list[str]:
         """What is wrong in the file without stopping it from applying (unknown binding ids);
         with ``listing``, every valid id (the dashboard's notice names where to find them instead)."""
-        if not self.unknown_bindings:
-            return []
-        from ..core.keymap import unknown_ids_message
-
+        out = []
         where = f"{self.source}: " if self.source else ""
-        text = unknown_ids_message(list(self.unknown_bindings), listing=listing)
-        if not listing:
-            text += ". The help screen lists every id"
-        return [where + text]
+        if self.unknown_bindings:
+            from ..core.keymap import unknown_ids_message
+
+            text = unknown_ids_message(list(self.unknown_bindings), listing=listing)
+            if not listing:
+                text += ". The help screen lists every id"
+            out.append(where + text)
+        for binding_id, keys in self.not_keys:
+            out.append(f"{where}[bindings]: {binding_id} = {keys!r} is not a key (use a key name such as f, "
+                       "ctrl+f, f5 or slash; several separated by commas): its default key stays")
+        return out
 
 
 def _fraction(value: object, what: str) -> float:
@@ -192,6 +197,7 @@ def load_settings(path: Path | None = None) -> Settings:
         clear = _seconds(c.get("clear_after", 45), "clipboard.clear_after")
         if not all(isinstance(v, str) for v in b.values()):
             raise ConfigError("[bindings] maps a binding id to keys, such as filter = \"/\"")
+        bad = not_keys(b)
         theme = u.get("theme")
         if theme is not None and (not isinstance(theme, str) or not theme.strip()):
             raise ConfigError(f"ui.theme must be the name of a theme in quotes, such as \"nord\", not {theme!r}")
@@ -201,10 +207,11 @@ def load_settings(path: Path | None = None) -> Settings:
         thresholds=thresholds,
         allow_insecure_keyring=allow,
         clipboard_clear_seconds=clear,
-        bindings=dict(b),
+        bindings={i: keys for i, keys in b.items() if (i, keys) not in bad},
         source=path,
         theme=theme.strip() if theme else None,
         unknown_bindings=tuple(unknown_ids(b)),
+        not_keys=tuple(bad),
     )
 
 
