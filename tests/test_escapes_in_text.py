@@ -1,5 +1,6 @@
 """Free text (notes, tags, an account's descriptions) never reaches the terminal as escape
-sequences: kept clean when written, shown clean when older data or a server holds some."""
+sequences. It is kept exactly as given (`list --json` gives it back: tests/test_hostile.py)
+and shown clean on every screen; an edit of something else keeps it as it was."""
 
 from __future__ import annotations
 
@@ -19,16 +20,6 @@ def test_user_text_keeps_the_words_and_drops_what_moves_the_terminal():
     assert cleaned.startswith("evil") and "tail" in cleaned and cleaned.endswith("next")
 
 
-def test_notes_and_tags_are_kept_clean(keeper, fake_momento):
-    from tests.test_wizard import track_superuser
-
-    track_superuser(keeper, fake_momento)
-    record = keeper.store.find("ops super")
-    edited = keeper.edit(record, notes=HOSTILE, tags=["a\x1b[5mb", "c d", "a\x1b[5mb"])
-    assert not any(c in edited.notes for c in CONTROL)
-    assert edited.tags == ["ab", "c", "d"]
-
-
 def rendered_controls(screen) -> list[tuple[str, str]]:
     """Every rendered segment of the screen's widgets that holds a control character."""
     found = []
@@ -45,12 +36,12 @@ def rendered_controls(screen) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("where", ["dashboard", "detail", "edit"])
-async def test_older_data_with_escapes_is_shown_clean(where: str):
+async def test_text_with_escapes_is_shown_clean(where: str):
     app = demo_app()
     keeper = app.services.keeper
     record = keeper.store.find("checkout prod")
-    # As an older version (or a hand-edited database) may have kept them: past the keeper.
-    keeper.store.update(record.id, now=0, action="edited", detail="test", notes=HOSTILE, tags=["t\x1b[5mx"],
+    keeper.edit(record, notes=HOSTILE, tags=["t\x1b[5mx"])
+    keeper.store.update(record.id, now=0, action="edited", detail="test",  # as a sync keeps a description
                         description="from the account\x1b]0;title\x07")
     async with app.run_test(size=(200, 40)) as pilot:
         await _settle(pilot)
@@ -61,3 +52,19 @@ async def test_older_data_with_escapes_is_shown_clean(where: str):
         if where == "detail":
             text = " ".join(str(w.render()) for w in app.screen.query(".kv"))
             assert "evil" in text and "tail" in text  # the words are still there
+
+
+async def test_an_edit_of_something_else_keeps_the_notes_and_tags_exactly():
+    app = demo_app()
+    keeper = app.services.keeper
+    record = keeper.edit(keeper.store.find("checkout prod"), notes=HOSTILE, tags=["t\x1b[5mx", "prod"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("down", "down", "down", "e")
+        await _settle(pilot)
+        app.screen.query_one("#name").value = "checkout prod eu"
+        await pilot.press("enter")
+        await _settle(pilot)
+    saved = keeper.store.get(record.id)
+    assert saved.name == "checkout prod eu"
+    assert saved.notes == HOSTILE and saved.tags == ["t\x1b[5mx", "prod"]

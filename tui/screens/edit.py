@@ -13,7 +13,7 @@ from ..core.keys import KeyFormatError, normalise_endpoint, region_of
 from ..core.model import KeyRecord, KeyType
 from ..core.policy import DurationError, countdown, parse_duration
 from ..core.text import user_text
-from ..services.keeper import KeeperError, carries_endpoint, clean_tags, parse_tags, validate_name
+from ..services.keeper import KeeperError, carries_endpoint, parse_tags, validate_name
 from ..widgets.dialog import DialogBox, DialogButtons
 from .base import KEY_TYPES, KeysModal, safe_work
 
@@ -27,6 +27,10 @@ class EditScreen(KeysModal[KeyRecord | None]):
     def __init__(self, record: KeyRecord) -> None:
         super().__init__()
         self.record = record
+        # Notes and tags are kept exactly as given (JSON gives them back), but shown without
+        # anything that would drive the terminal; left as shown, the kept text is saved back.
+        self.shown_notes = user_text(record.notes)
+        self.shown_tags = ", ".join(user_text(tag) for tag in record.tags)
 
     def compose(self) -> ComposeResult:
         r = self.record
@@ -36,9 +40,9 @@ class EditScreen(KeysModal[KeyRecord | None]):
                 yield Label("Name")
                 yield Input(value=r.name, id="name", compact=True)
                 yield Label("Used where")
-                yield Input(value=user_text(r.notes), placeholder="notes: where this key is deployed", id="notes", compact=True)
+                yield Input(value=self.shown_notes, placeholder="notes: where this key is deployed", id="notes", compact=True)
                 yield Label("Tags")
-                yield Input(value=", ".join(clean_tags(r.tags)), placeholder="prod, orders", id="tags", compact=True)
+                yield Input(value=self.shown_tags, placeholder="prod, orders", id="tags", compact=True)
                 yield Label("Key type")
                 yield Select(KEY_TYPES, value=r.key_type.value, allow_blank=False, id="type", compact=True)
                 yield Label("Endpoint")
@@ -89,8 +93,8 @@ class EditScreen(KeysModal[KeyRecord | None]):
         region, provider = region_of(endpoint)
         fields = {
             "name": name,
-            "notes": self.query_one("#notes", Input).value.strip(),
-            "tags": parse_tags(self.query_one("#tags", Input).value),
+            "notes": self._unless_as_shown("#notes", self.shown_notes, self.record.notes, str.strip),
+            "tags": self._unless_as_shown("#tags", self.shown_tags, self.record.tags, parse_tags),
             "key_type": KeyType(str(self.query_one("#type", Select).value)),
             "endpoint": endpoint,
             "region": region,
@@ -99,6 +103,11 @@ class EditScreen(KeysModal[KeyRecord | None]):
             "critical_seconds": critical,
         }
         self.save(fields)
+
+    def _unless_as_shown(self, field: str, shown: str, kept: object, parse) -> object:
+        """The field's value, or the kept one if the field still shows what it was opened with."""
+        value = self.query_one(field, Input).value
+        return kept if value == shown else parse(value)
 
     @safe_work("Not saved", group="edit", exclusive=True)
     def save(self, fields: dict) -> None:

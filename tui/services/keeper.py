@@ -18,7 +18,7 @@ from ..core.model import ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Stat
 from ..core.policy import DAY, status_of
 from ..core.reminders import REVIEW_EVERY, Reminder, ReminderKind, ReminderState, planned
 from ..core.report import local_time
-from ..core.text import normalize_name, user_text
+from ..core.text import normalize_name
 from .config import Settings
 from .store import DuplicateKey, DuplicateName, Store, StoreError
 from .vault import Health, SecretMissing, Vault, VaultError
@@ -58,16 +58,10 @@ def validate_name(name: str) -> str:
 
 
 def parse_tags(text: str) -> list[str]:
-    return clean_tags(text.replace(",", " ").split())
-
-
-def clean_tags(tags: list[str]) -> list[str]:
-    """Tags as they are kept: each terminal-safe and without spaces, no empty or repeated one."""
     seen: list[str] = []
-    for tag in tags:
-        for part in user_text(tag).split():
-            if part not in seen:
-                seen.append(part)
+    for part in text.replace(",", " ").split():
+        if part not in seen:
+            seen.append(part)
     return seen
 
 
@@ -110,8 +104,8 @@ def record_from(
         fingerprint=inspection.fingerprint,
         has_refresh_token=bool(inspection.refresh_token),
         claims=dict(inspection.claims),
-        notes=user_text(notes),
-        tags=clean_tags(tags or []),
+        notes=notes,
+        tags=list(tags or []),
         source=inspection.source,
     )
 
@@ -319,10 +313,6 @@ class Keeper:
             other = self.store.find(str(fields["name"]))
             if other is not None and other.id != record.id:
                 raise KeeperError(f"a key named {fields['name']!r} is already tracked; choose another name")
-        if "notes" in fields:
-            fields["notes"] = user_text(str(fields["notes"]))
-        if "tags" in fields:
-            fields["tags"] = clean_tags(list(fields["tags"]))  # type: ignore[call-overload]
         if carries_endpoint(record) and fields.get("endpoint", record.endpoint) != record.endpoint:
             raise KeeperError(f"a {record.kind.value} key carries its endpoint ({record.endpoint}) and is only ever "
                               "sent there: it cannot be changed (v2 keys are the ones whose endpoint you choose)")
