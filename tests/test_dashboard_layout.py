@@ -475,3 +475,15 @@ async def test_with_a_filter_on_the_summary_keeps_the_count_shown_and_the_sort(s
         line = summary_text(app)
         assert "3 of 6 shown" in line and "sorted by expiry ▼" in line
         assert cell_len(" " + line) <= width
+
+
+async def test_tags_and_notes_show_as_soon_as_they_are_read_without_waiting_for_a_tick(stored: Keeper):
+    """The notes are read after the rows (a second pass): the wide table shows them once read,
+    with no countdown change (no tick here) to trigger a repaint."""
+    app = app_of(stored)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await settle(pilot)
+        await settle(pilot)
+        assert app.roster.searchable
+        text = "\n".join("".join(line) for line in screen_cells(app))
+        assert "cron on batch-01" in text and "🚀 deploys" in text

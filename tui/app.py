@@ -349,7 +349,7 @@ class MomentoKeysApp(SecretCopying):
         table = self.table
         if roster is not self.roster:
             return
-        table.refresh()  # the TAGS · NOTES column, when shown, can show them now (not at the next repaint)
+        table.notes_arrived()  # the TAGS · NOTES column, when shown, shows them now (not at the next repaint)
         if table.filter_text:
             table.set_filter(table.filter_text)
             self.refresh_summary()

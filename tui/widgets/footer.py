@@ -40,8 +40,11 @@ class KeysFooter(Footer):
     def on_resize(self) -> None:
         width = self.size.width
         self.compact = width < COMPACT_BELOW
-        if width != self._composed_width and self._bindings_ready and self.is_attached:
-            self.refresh(recompose=True)  # (which keys fit depends on the width; resizes are rare)
+        # Which keys fit depends on the width: picked again when the footer is or was narrow (a
+        # wide footer shows them all, and a recompose at start-up would cost its milliseconds).
+        narrow = width < COMPACT_BELOW or 0 < self._composed_width < COMPACT_BELOW
+        if narrow and width != self._composed_width and self._bindings_ready and self.is_attached:
+            self.refresh(recompose=True)
 
     def compose(self):
         self._pending = False

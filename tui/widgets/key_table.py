@@ -362,6 +362,11 @@ class KeyTable(ScrollView, can_focus=True):
             return self.roster.row(self.order[self.cursor])
         return None
 
+    def notes_arrived(self) -> None:
+        """The roster's tags and notes were read (after its rows): repaint if they are shown."""
+        if any(col is NOTES for col, _, _ in self._columns()):
+            self.refresh()
+
     # ---- time ------------------------------------------------------------------
     def tick(self) -> None:
         """Repaint what time changed on screen: for each visible row, the characters
