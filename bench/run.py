@@ -383,10 +383,10 @@ class Bench:
 
             s = summary(sync_ui)
             during = Stat.of([t for round_ in sync_ui["during"] for t in round_])
-            rows.append(Row("9", "key press answered, during an account sync (slowest)", during, "ms",
-                            f"≤ {TARGET_MS:.0f} ms", s["during_max_ms"] <= TARGET_MS,
-                            note=f"{s['presses']} presses; without a sync: median {s['quiet_median_ms']:.1f} ms",
-                            value_text=f"{s['during_max_ms']:.1f} ms (median {s['during_median_ms']:.1f})"))
+            rows.append(Row("9", "key press answered, during an account sync", during, "ms",
+                            f"slowest (max) ≤ {TARGET_MS:.0f} ms", s["during_max_ms"] <= TARGET_MS,
+                            note=f"{s['presses']} presses, the slowest {s['during_max_ms']:.1f} ms; without a sync: "
+                                 f"median {s['quiet_median_ms']:.1f} ms"))
             rows.append(Row("9", "key press during a sync ÷ without (paired)", Stat.of(s["ratios"]), "x",
                             f"≤ {TARGET_RATIO:.1f}×", s["ratio"] <= TARGET_RATIO))
         else:
