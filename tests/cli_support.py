@@ -70,3 +70,19 @@ def events(env: dict[str, str], name: str) -> list[tuple[str, str]]:
         return [(e.action, e.detail) for e in store.events(record.id)]
     finally:
         store.close()
+
+
+def run_main(*argv: str) -> tuple[int, str]:
+    """The CLI run in this process (``tui.cli.main``): its exit code and what it printed."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from tui import cli
+
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue()

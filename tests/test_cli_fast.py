@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.cli_support import run_main
 from tui import cli
 from tui.cli.check import flagged, status_counts
 from tui.cli.parser import SUBCOMMANDS, build_parser, plain_command
@@ -253,14 +254,6 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> float:
     return NOW + 0.5
 
 
-def run_main(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(io.StringIO()):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue()
 
 
 @pytest.mark.parametrize("allow_never", [False, True])

@@ -5,17 +5,16 @@ tags, notes and the lifecycle when there is room, sorting by a click on a column
 
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 
 import pytest
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
+from tests.cli_support import run_main
 from tests.conftest import NOW
-from tui import cli
+from tests.test_snapshots import _settle
 from tui.app import MomentoKeysApp
 from tui.core.model import ExpirySource, KeyRecord, KeyType, Kind, Lifecycle, Thresholds
 from tui.core.report import local_time
@@ -77,15 +76,6 @@ def app_of(keeper: Keeper) -> MomentoKeysApp:
     return MomentoKeysApp(keeper, tick=False, watch_interval=0)
 
 
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(2):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    app.clear_notifications()
-    await pilot.pause()
-
-
 def screen_cells(app: App) -> list[list[str]]:
     """The screen as the terminal shows it, cell by cell: a wide character, then "" for
     the cell it covers."""
@@ -144,7 +134,7 @@ def test_the_short_expiry_comes_before_the_region_and_kind_go():
 async def test_a_60_column_terminal_keeps_a_useful_name_and_the_expiry_date(stored: Keeper):
     app = app_of(stored)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         await pilot.resize_terminal(60, 20)
         await pilot.pause()
         lines = ["".join(cells) for cells in screen_cells(app)]
@@ -166,7 +156,7 @@ async def test_a_60_column_terminal_keeps_a_useful_name_and_the_expiry_date(stor
 async def test_every_column_lines_up_after_wide_characters(stored: Keeper, size):
     app = app_of(stored)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         table = app.table
         columns = table._columns()
         table_columns = [c for c, _, _ in columns]
@@ -201,18 +191,10 @@ async def test_every_column_lines_up_after_wide_characters(stored: Keeper, size)
         assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
 
 
-def run_cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(io.StringIO()):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue()
 
 
 def test_list_lines_up_every_column_after_wide_characters(stored: Keeper):
-    code, out = run_cli("list", "--all", "--db", str(stored.store.path))
+    code, out = run_main("list", "--all", "--db", str(stored.store.path))
     assert code == 0, out
     lines = [[c for ch in line for c in [ch] + [""] * (cell_len(ch) - 1)] for line in out.splitlines()]
     header = "".join(lines[0])
@@ -259,7 +241,7 @@ def test_the_roster_keeps_tags_and_notes_as_one_safe_line():
 async def test_wide_screens_show_lifecycle_and_notes_instead_of_a_name_suffix(stored: Keeper):
     app = app_of(stored)
     async with app.run_test(size=(200, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         lines = ["".join(cells) for cells in screen_cells(app)]
         old = next(line for line in lines if "orders-api prod (old)" in line)
         assert "previous" in old and "(old) (previous)" not in old
@@ -279,7 +261,7 @@ async def test_the_notes_appear_once_they_are_read(stored: Keeper, clock):
     app = app_of(stored)
     terminal: list[str] = []
     async with app.run_test(size=(200, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         table = app.table
         fresh = stored.store.roster(Thresholds())              # the same rows, their notes not read yet
         assert not fresh.searchable
@@ -327,7 +309,7 @@ async def click_title(pilot, app: MomentoKeysApp, key: str) -> None:
 async def test_clicking_a_title_sorts_by_it_and_again_reverses(stored: Keeper):
     app = app_of(stored)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         table = app.table
         assert "LEFT ▲" in header_text(app) and "EXPIRES ▲" in header_text(app)
         assert summary_text(app).endswith("sorted by expiry ▲")
@@ -360,7 +342,7 @@ async def test_clicking_a_title_sorts_by_it_and_again_reverses(stored: Keeper):
 async def test_s_cycles_every_sort_and_o_reverses(stored: Keeper):
     app = app_of(stored)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         table = app.table
         seen = []
         for _ in SORTS:
@@ -384,7 +366,7 @@ async def test_the_reverse_key_can_be_remapped_by_its_id(store: Store, vault, cl
         store.add(replace(record, fingerprint=f"fp-{n}"), now=NOW)
     app = app_of(keeper)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         await pilot.press("o")
         assert not app.table.reverse
         await pilot.press("O")
@@ -394,7 +376,7 @@ async def test_the_reverse_key_can_be_remapped_by_its_id(store: Store, vault, cl
 async def test_the_palette_sorts_by_any_column_and_reverses(stored: Keeper):
     app = app_of(stored)
     async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         for query, expected in (("sort by type", ("type", False)), ("reverse the sort", ("type", True)),
                                 ("sort by lifecycle", ("lifecycle", False))):
             await pilot.press("ctrl+p")
@@ -405,7 +387,7 @@ async def test_the_palette_sorts_by_any_column_and_reverses(stored: Keeper):
                 if app.screen.query("CommandList Option"):
                     break
             await pilot.press("enter")
-            await settle(pilot)
+            await _settle(pilot)
             assert (app.table.sort, app.table.reverse) == expected, query
         lifecycles = [r.lifecycle for r in app.table.rows]
         assert lifecycles[-1] is Lifecycle.PREVIOUS
@@ -469,7 +451,7 @@ async def test_the_band_counts_shorten_then_go_before_the_filter_and_the_sort(wi
 async def test_with_a_filter_on_the_summary_keeps_the_count_shown_and_the_sort(stored: Keeper, width):
     app = app_of(stored)
     async with app.run_test(size=(width, 30)) as pilot:
-        await settle(pilot)
+        await _settle(pilot)
         await pilot.press("o", "slash", *"orders")
         await pilot.pause()
         line = summary_text(app)
@@ -482,8 +464,8 @@ async def test_tags_and_notes_show_as_soon_as_they_are_read_without_waiting_for_
     with no countdown change (no tick here) to trigger a repaint."""
     app = app_of(stored)
     async with app.run_test(size=(200, 30)) as pilot:
-        await settle(pilot)
-        await settle(pilot)
+        await _settle(pilot)
+        await _settle(pilot)
         assert app.roster.searchable
         text = "\n".join("".join(line) for line in screen_cells(app))
         assert "cron on batch-01" in text and "🚀 deploys" in text

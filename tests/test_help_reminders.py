@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Static
 import tui
 from tests.cli_support import cli_env, run_cli
 from tests.conftest import NOW, make_v1, make_v2
+from tests.test_app_reminders import seed, settle
 from tui.app import MomentoKeysApp
 from tui.core.clock import ManualClock
 from tui.core.keymap import BINDING_IDS, unknown_ids_message
@@ -36,14 +37,6 @@ DAY = 86400
 SIZE = (120, 36)
 
 
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def seed(keeper: Keeper, name: str, *, issued: int, expires: int | None, notes: str = ""):
-    return keeper.import_key(inspect_text(make_v1(issued=issued, expires=expires)), name, notes=notes).record
 
 
 def with_settings(keeper: Keeper, **fields) -> Keeper:

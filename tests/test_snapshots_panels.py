@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_snapshots import _settle
 from tui.app import MomentoKeysApp
 from tui.core.clock import ManualClock
 from tui.core.model import Thresholds
@@ -33,15 +34,6 @@ def fixed_config_path(monkeypatch: pytest.MonkeyPatch) -> None:
 def demo_app(settings: Settings | None = None, **kw) -> MomentoKeysApp:
     return MomentoKeysApp(demo_keeper(ManualClock(NOW), seed=SEED, settings=settings), tick=False, watch_interval=0,
                           **kw)
-
-
-async def _settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(2):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    app.clear_notifications()
-    await pilot.pause()
 
 
 def pressing(*keys: str):
