@@ -232,3 +232,16 @@ async def test_q_never_quits_from_a_dialog_and_focus_is_on_something_visible(ope
         await pilot.press("q")
         await _settle(pilot)
         assert app.is_running and app.screen is dialog
+
+
+async def test_keys_about_the_selected_key_are_offered_only_when_there_is_one(keeper: Keeper):
+    from tui.app import MomentoKeysApp
+
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        shown = footer_keys(app.dashboard)
+        assert "Rotate" not in shown.values() and "Import" in shown.values()
+        await pilot.press("R", "e", "d", "c")  # nothing to act on: nothing opens, nothing breaks
+        await settle(pilot)
+        assert app.screen is app.dashboard and app.is_running

@@ -61,6 +61,7 @@ WRITE_ACTIONS = frozenset({
     "import_key", "new_key", "edit_selected", "delete_selected", "copy_selected", "rotate_selected",
     "open_import", "open_wizard", "edit", "delete", "copy", "rotate", "sync_account", "revoke", "revoke_selected",
 })
+ROW_ACTIONS = frozenset({"rotate_selected", "edit_selected", "delete_selected", "copy_selected", "revoke_selected"})
 OWNER_ROLE = "Owner"  # the system role that manages API keys: preferred to act with
 
 
@@ -481,7 +482,11 @@ class MomentoKeysApp(SecretCopying):
 
     # ---- navigation: actions with arguments -----------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.readonly and action in WRITE_ACTIONS)
+        if self.readonly and action in WRITE_ACTIONS:
+            return False
+        if action in ROW_ACTIONS and (dashboard := self._dashboard_up) is not None:
+            return dashboard.table.current is not None  # no key shown: nothing to rotate, edit…
+        return True
 
     def _opening(self) -> bool:
         """A screen is still opening: keys that arrive meanwhile (a fast typist, key repeat)
