@@ -41,8 +41,12 @@ async def test_text_with_escapes_is_shown_clean(where: str):
     keeper = app.services.keeper
     record = keeper.store.find("checkout prod")
     keeper.edit(record, notes=HOSTILE, tags=["t\x1b[5mx"])
-    keeper.store.update(record.id, now=0, action="edited", detail="test",  # as a sync keeps a description
-                        description="from the account\x1b]0;title\x07")
+    keeper.store.update(record.id, now=0, action="edited", detail="test",  # as a sync keeps them
+                        description="from the account\x1b]0;title\x07", role_id="role-x",
+                        role_name="Ops\x1b]0;ROLE\x07\x1b[44mBLUE")
+    other = keeper.store.find("orders-api prod")  # a name an older version let in (names are refused now)
+    with keeper.store._write() as conn:
+        conn.execute("UPDATE keys SET name = ? WHERE id = ?", ("orders\x1b]0;pwned\x07 prod", other.id))
     async with app.run_test(size=(200, 40)) as pilot:
         await _settle(pilot)
         if where != "dashboard":
@@ -68,3 +72,11 @@ async def test_an_edit_of_something_else_keeps_the_notes_and_tags_exactly():
     saved = keeper.store.get(record.id)
     assert saved.name == "checkout prod eu"
     assert saved.notes == HOSTILE and saved.tags == ["t\x1b[5mx", "prod"]
+
+
+def test_a_role_name_from_the_account_api_is_kept_as_text_to_show():
+    from tui.services.account.wire import role
+
+    read = role({"role_id": "r-1", "role_name": "Ops\x1b]0;ROLE\x07\x1b[44mBLUE\u202e", "role_type": "custom"},
+                "a role")
+    assert read.role_name == "OpsBLUE" and read.role_id == "r-1"

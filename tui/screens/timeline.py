@@ -123,7 +123,8 @@ class TimelineScreen(KeysScreen[None]):
         due_times = [r.when() for r in reminders if r.kind is not ReminderKind.EXPIRY]
         overdue = (sum(1 for t in expiries if t <= now),
                    sum(1 for r in reminders if r.kind is not ReminderKind.EXPIRY and r.is_due(now)))
-        weeks = weekly(expiries, [t for t in due_times if t > now], now)
+        # What is already past is counted once, as overdue, not again in this week's bar.
+        weeks = weekly([t for t in expiries if t > now], [t for t in due_times if t > now], now)
         soon = sorted((r.expires_at, r.name, r.notes) for r in records
                       if r.expires_at is not None and now < r.expires_at <= horizon)[:15]
         self.from_worker(self._show, weeks, overdue, listing(soon))

@@ -31,6 +31,7 @@ from ..core.model import Status, Thresholds
 from ..core.policy import GLYPHS, countdown
 from ..core.report import local_time
 from ..core.roster import KINDS, Roster, RosterRow, RowsView
+from ..core.text import terminal_safe
 
 SHORT_LABEL = {
     Status.OK: "OK",
@@ -627,7 +628,9 @@ class KeyTable(ScrollView, can_focus=True):
                 text = roster.notes(i)
             else:
                 text = ""
-            pieces.append((_fit(text, w, col.right), style))
+            # Names, roles and regions come from the database and the account API: shown, never
+            # obeyed by the terminal (a role named with an escape sequence set its title).
+            pieces.append((_fit(terminal_safe(text), w, col.right), style))
         if cursor_x < paint.width:
             pieces.append((" " * (paint.width - cursor_x), row_style))
         return pieces, at, status_style, cursor_x

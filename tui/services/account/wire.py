@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...core.roles import Role
+from ...core.text import terminal_safe
 from .protocol import CreatedKey, KeyInfo
 
 MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: beyond it an instant is nonsense
@@ -86,7 +87,8 @@ def role(doc: Any, where: str) -> Role:
     if rules is not None and not isinstance(rules, list):
         raise ShapeError(f"{where}: permissions.rules is not a list")
     return Role(role_id=_text(doc, "role_id", where),  # type: ignore[arg-type]
-                role_name=_text(doc, "role_name", where),  # type: ignore[arg-type]
+                # A name to show (the wizard, the table, the detail view): never terminal escapes.
+                role_name=terminal_safe(_text(doc, "role_name", where) or ""),
                 role_type=_text(doc, "role_type", where),  # type: ignore[arg-type]
                 description=_text(doc, "description", where, required=False) or "",
                 permissions=dict(permissions))
