@@ -245,3 +245,50 @@ async def test_keys_about_the_selected_key_are_offered_only_when_there_is_one(ke
         await pilot.press("R", "e", "d", "c")  # nothing to act on: nothing opens, nothing breaks
         await settle(pilot)
         assert app.screen is app.dashboard and app.is_running
+
+
+@pytest.mark.parametrize("size", [(40, 12), (60, 20), (100, 30)])
+async def test_tab_never_leaves_the_focus_under_the_pinned_buttons(size):
+    from tests.test_snapshots import _settle, demo_app
+    from tui.widgets.dialog import DialogButtons
+
+    app = demo_app()
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        for opener in ("i", "e"):
+            await pilot.press(opener)
+            await _settle(pilot)
+            buttons = app.screen.query_one(DialogButtons)
+            for _ in range(12):
+                await pilot.press("tab")
+                await pilot.pause()
+                await pilot.pause()
+                focused = app.focused
+                if focused is None or focused in buttons.query("*"):
+                    continue
+                cover = buttons.region.y - buttons.styles.margin.top
+                assert focused.region.bottom <= cover, (size, opener, focused, focused.region, buttons.region)
+            await pilot.press("escape")
+            await _settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(60, 20), (120, 36)])
+async def test_rotate_buttons_stack_rather_than_cut_their_labels(size):
+    from textual.widgets import Button
+
+    from tests.test_snapshots import _settle, demo_app
+    from tui.widgets.dialog import DialogButtons
+
+    app = demo_app()
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        await pilot.press("R")  # "leaderboard prod": expired, rotated by hand (three long buttons)
+        await _settle(pilot)
+        row = app.screen.query_one(DialogButtons)
+        for button in (b for b in row.query(Button) if b.display):
+            label = str(button.label)
+            shown = "".join(seg.text for line in button.render_lines(button.region.reset_offset)
+                            for seg in line)
+            assert label in shown, (size, label, shown)  # whole, never "Make a replacement (wi"
+            assert button.region.right <= app.size.width
+        assert row.has_class("-stacked") == (size[0] < 100)

@@ -214,6 +214,8 @@ class RotateScreen(KeysModal[Choice | None]):
 
     def _body(self, content: Content) -> None:
         self.query_one("#rotate-body", Static).update(content)
+        # (every change of state comes with new words, and shows or hides buttons)
+        self.call_after_refresh(self.query_one(DialogButtons).refit)
 
     def action_close(self) -> None:
         if self.running:
