@@ -292,3 +292,26 @@ async def test_rotate_buttons_stack_rather_than_cut_their_labels(size):
             assert label in shown, (size, label, shown)  # whole, never "Make a replacement (wi"
             assert button.region.right <= app.size.width
         assert row.has_class("-stacked") == (size[0] < 100)
+
+
+@pytest.mark.parametrize("remap, yes_keys, no_keys", [
+    ({}, "y", "esc/n"),
+    ({"confirm.yes": "x", "confirm.no": "escape,z"}, "x", "esc/z"),
+])
+async def test_the_confirmation_names_the_keys_as_bound(keeper: Keeper, remap: dict, yes_keys: str, no_keys: str):
+    from dataclasses import replace as replaced
+
+    from tests.test_app_reminders import seed
+    from tui.app import MomentoKeysApp
+    from tui.widgets.confirm import ConfirmScreen
+
+    keeper.settings = replaced(keeper.settings, bindings=remap)
+    seed(keeper, "doomed", issued=0, expires=None)
+    app = MomentoKeysApp(keeper, tick=False, watch_interval=0)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        hint = str(app.screen.query_one("#keys-hint").render())
+        assert hint == f"{yes_keys}: Delete   {no_keys}: Cancel", hint

@@ -30,7 +30,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with DialogBox(classes="dialog" + (" -danger" if self.danger else "")):
             question = self.question if isinstance(self.question, Text) else Text(self.question)
             yield Static(question, id="question")
-            yield Static(Text(f"y: {self.yes}   n/Esc: {self.no}"), classes="hint")
+            yield Static("", id="keys-hint", classes="hint")
             with DialogButtons(classes="buttons"):
                 yield Button(self.no, id="no")
                 yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
@@ -40,6 +40,18 @@ class ConfirmScreen(ModalScreen[bool]):
     def AUTO_FOCUS(self) -> str:  # type: ignore[override]
         # The safe answer has the focus: Enter on a dangerous question cancels.
         return "#no" if self.danger else "#yes"
+
+    def on_mount(self) -> None:
+        self.query_one("#keys-hint", Static).update(self.keys_hint())
+
+    def keys_hint(self) -> Text:
+        """Which keys answer, as they are bound now ([bindings] may have remapped them)."""
+        keys: dict[bool, list[str]] = {True: [], False: []}
+        for active in self.active_bindings.values():
+            answer = {"answer(True)": True, "answer(False)": False}.get(active.binding.action)
+            if answer is not None:
+                keys[answer].append(self.app.get_key_display(active.binding))
+        return Text(f"{'/'.join(keys[True]) or '—'}: {self.yes}   {'/'.join(keys[False]) or '—'}: {self.no}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
