@@ -436,7 +436,7 @@ PARTS = [Part("10,000 keys", keep=60), Part("3 reminders due", True, keep=80),
     (100, " 10,000 keys · 3 reminders due · ✖ 725 · ◆ 31 · ▲ 210 · … · 12 of 10,000 shown · sorted by expiry ▼"),
     (80, " 10,000 keys · 3 reminders due · … · 12 of 10,000 shown · sorted by expiry ▼"),
     (60, " … · 12 of 10,000 shown · sorted by expiry ▼"),
-    (40, " … · 12 of 10,000 shown · …"),
+    (40, " … · 12 of 10,000 shown"),  # (one "…" says parts were dropped: room is short)
 ])
 async def test_the_band_counts_shorten_then_go_before_the_filter_and_the_sort(width, expected):
     app = One()
@@ -469,3 +469,12 @@ async def test_tags_and_notes_show_as_soon_as_they_are_read_without_waiting_for_
         assert app.roster.searchable
         text = "\n".join("".join(line) for line in screen_cells(app))
         assert "cron on batch-01" in text and "🚀 deploys" in text
+
+
+async def test_a_dropped_part_comes_back_when_room_was_freed():
+    app = One()
+    async with app.run_test(size=(64, 3)) as pilot:
+        app.query_one(SummaryLine).set_parts(PARTS)
+        await pilot.pause()
+        line = "".join(seg.text for seg in app.screen._compositor.render_strips()[0]).rstrip()
+        assert line == " … · 3 reminders due · 12 of 10,000 shown · sorted by expiry ▼", line

@@ -112,13 +112,15 @@ class SummaryLine(Widget):
 def _fit_parts(parts: tuple[Part, ...], width: int) -> Shown:
     shown: list[tuple[str, bool] | None] = [(p.text, p.bold) for p in parts]
 
-    def line() -> Shown:  # each run of dropped parts is one "…"
+    def line() -> Shown:  # one "…" where the first part was dropped says some were: room is short
         out: list[tuple[str, bool]] = []
+        marked = False
         for part in shown:
             if part is not None:
                 out.append(part)
-            elif not out or out[-1] != ("…", False):
+            elif not marked:
                 out.append(("…", False))
+                marked = True
         return tuple(out)
 
     def fits(candidate: Shown) -> bool:
@@ -138,5 +140,20 @@ def _fit_parts(parts: tuple[Part, ...], width: int) -> Shown:
     for n in order[:-1]:  # (the most important part stays, cut if need be)
         shown[n] = None
         if fits(current := line()):
-            return current
-    return current
+            break
+    else:
+        return current
+    # Dropping one may have freed room for one dropped before it (the key count goes, the
+    # reminders due fit again): the most important back first, in full or short, and none
+    # less important while a more important one stays out.
+    for n in reversed(order):
+        if shown[n] is None:
+            for form in (parts[n].text, parts[n].short):
+                if form is not None:
+                    shown[n] = (form, parts[n].bold)
+                    if fits(line()):
+                        break
+                    shown[n] = None
+            if shown[n] is None:
+                break
+    return line()
