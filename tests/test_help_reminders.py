@@ -479,6 +479,8 @@ async def test_read_only_panel_cannot_undo(keeper: Keeper):
         await settle(pilot)
         screen = await open_panel(pilot)
         assert screen.check_action("undo", ()) is False and screen.check_action("done", ()) is False
+        hint = str(screen.query_one("#reminders-keys").render())
+        assert "read-only" in hint and "dismiss" not in hint  # no keys offered that do nothing
 
 
 def test_cli_reminders_say_upcoming_as_the_panel_does_and_json_stays(tmp_path: Path):

@@ -115,6 +115,8 @@ class RemindersScreen(KeysScreen[None]):
         table.add_columns("state", "kind", "key", "when", "where used")
         keys = cast(KeysHost, self.app).binding_keys(type(self))
         hints = [Content.assemble(("/".join(keys[i]), "bold"), f" {what}") for i, what in HINTS if keys.get(i)]
+        if self.services.readonly:  # (those keys do nothing here: say so instead of offering them)
+            hints = [Content("read-only: reminders are shown, not changed")]
         self.query_one("#reminders-keys", Static).update(Content(" ") + Content(" · ").join(hints).stylize("dim"))
         self.load()
 
