@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .text import terminal_safe
+
 SYSTEM_ORDER = ("owner", "operator", "viewer")  # Momento's system roles, most powerful first
 
 # Rule types, in the order a summary lists them, and the short word it uses.
@@ -88,8 +90,9 @@ def find(roles: Iterable[Role], wanted: str) -> Role:
     for role in roles:
         if role.role_id == text:
             return role
-    folded = text.casefold()
-    matches = [r for r in roles if r.role_name.strip().casefold() == folded]
+    # Names are read as text to show (terminal-safe): what is typed is compared the same way.
+    folded = terminal_safe(text).strip().casefold()
+    matches = [r for r in roles if terminal_safe(r.role_name).strip().casefold() == folded]
     if len(matches) == 1:
         return matches[0]
     if matches:
