@@ -406,12 +406,17 @@ class RefusingKeyring(PlaintextKeyring):
 '''
 
 
-def test_generate_rescues_a_key_that_could_not_be_stored(env, fake_momento, tmp_path):
-    add_superuser(env, fake_momento)
+def refusing_keyring_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """``env`` with a keyring backend that passes the probe but refuses to store a key."""
     module_dir = tmp_path / "backend"
     module_dir.mkdir()
     (module_dir / "refusing_keyring.py").write_text(REFUSING_BACKEND)
-    failing = dict(env, PYTHONPATH=str(module_dir), PYTHON_KEYRING_BACKEND="refusing_keyring.RefusingKeyring")
+    return dict(env, PYTHONPATH=str(module_dir), PYTHON_KEYRING_BACKEND="refusing_keyring.RefusingKeyring")
+
+
+def test_generate_rescues_a_key_that_could_not_be_stored(env, fake_momento, tmp_path):
+    add_superuser(env, fake_momento)
+    failing = refusing_keyring_env(env, tmp_path)
 
     p = generate(failing, "--name", "orders prod", "--expires", "7d", "--cache", "orders=readwrite")
     assert p.returncode == 4, p.stderr
@@ -448,10 +453,7 @@ def test_generate_rescues_a_key_that_could_not_be_stored(env, fake_momento, tmp_
 
 def test_two_rescues_of_the_same_name_do_not_overwrite_each_other(env, fake_momento, tmp_path):
     add_superuser(env, fake_momento)
-    module_dir = tmp_path / "backend"
-    module_dir.mkdir()
-    (module_dir / "refusing_keyring.py").write_text(REFUSING_BACKEND)
-    failing = dict(env, PYTHONPATH=str(module_dir), PYTHON_KEYRING_BACKEND="refusing_keyring.RefusingKeyring")
+    failing = refusing_keyring_env(env, tmp_path)
     for _ in range(2):
         assert generate(failing, "--name", "x", "--expires", "1h", "--disposable", "--all-data").returncode == 4
     files = sorted((Path(env["MOMENTO_KEYS_DB"]).parent / "rescue").iterdir())
@@ -672,10 +674,7 @@ def test_without_a_rescue_folder_the_key_goes_to_the_terminal_only(env, fake_mom
     last place the key can go: the Download JSON is shown there once; into a pipe (a log) it is
     never written, and the message says the key is lost."""
     add_superuser(env, fake_momento)
-    module_dir = tmp_path / "backend"
-    module_dir.mkdir()
-    (module_dir / "refusing_keyring.py").write_text(REFUSING_BACKEND)
-    failing = dict(env, PYTHONPATH=str(module_dir), PYTHON_KEYRING_BACKEND="refusing_keyring.RefusingKeyring")
+    failing = refusing_keyring_env(env, tmp_path)
     (Path(env["MOMENTO_KEYS_DB"]).parent / "rescue").write_text("not a folder")
 
     p = generate(failing, "--name", "x", "--expires", "1d", "--all-data")

@@ -20,7 +20,7 @@ from tests.cli_support import cli_env, events, rows, run_cli
 from tests.conftest import make_v1, make_v2
 from tests.fake_account import OPERATOR, OWNER, VIEWER, FakeAccount
 from tests.fake_momento import DEFAULT_CELL, FakeMomento
-from tests.test_cli_momento import REFUSING_BACKEND
+from tests.test_cli_momento import refusing_keyring_env
 
 DAY = 86400
 ERROR = "momento-keys: error: "
@@ -168,10 +168,7 @@ def test_an_unknown_role_names_the_choices_and_nothing_is_made(env, account):
 
 def test_a_v2_key_that_cannot_be_stored_is_rescued(env, account, tmp_path):
     add_admin(env, account)
-    module_dir = tmp_path / "backend"
-    module_dir.mkdir()
-    (module_dir / "refusing_keyring.py").write_text(REFUSING_BACKEND)
-    failing = dict(env, PYTHONPATH=str(module_dir), PYTHON_KEYRING_BACKEND="refusing_keyring.RefusingKeyring")
+    failing = refusing_keyring_env(env, tmp_path)
     p = generate(failing, "orders", "--role", "operator")
     assert p.returncode == 4, p.stderr
     [path] = list((Path(env["MOMENTO_KEYS_DB"]).parent / "rescue").iterdir())
