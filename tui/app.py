@@ -485,7 +485,7 @@ class MomentoKeysApp(SecretCopying):
         if self.readonly and action in WRITE_ACTIONS:
             return False
         if action in ROW_ACTIONS and (dashboard := self._dashboard_up) is not None:
-            return dashboard.table.current is not None  # no key shown: nothing to rotate, edit…
+            return dashboard.table.current_id is not None  # no key shown: nothing to rotate, edit…
         return True
 
     def _opening(self) -> bool:
